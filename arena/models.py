@@ -1,0 +1,405 @@
+"""The arena's data model: what is evaluated, how it is judged, and what came of it."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class CompetitorQuerySet(models.QuerySet):
+    def with_output_counts(self) -> CompetitorQuerySet:
+        return self.annotate(outputs=models.Count("output_rows")).values("name", "description", "outputs")
+
+
+class Competitor(models.Model):
+    """A model under evaluation."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CompetitorQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Dataset(models.Model):
+    """A named set of prompts (for example ``mt_bench``)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    license = models.TextField(blank=True, help_text="Licence and attribution shown with the data.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PromptQuerySet(models.QuerySet):
+    def for_listing(self, *, dataset: str | None = None, category: str | None = None) -> PromptQuerySet:
+        rows = self.order_by("id")
+        if dataset:
+            rows = rows.filter(dataset__name=dataset)
+        if category:
+            rows = rows.filter(category=category)
+        return rows.values("turns", "category", "reference", id_=models.F("external_id"),
+                           dataset_name=models.F("dataset__name"))
+
+
+class Prompt(models.Model):
+    """One question, single- or multi-turn: ``turns`` holds the user turns in order."""
+
+    external_id = models.CharField(max_length=200, unique=True, help_text="The id users upload and refer to.")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="prompts")
+    turns = models.JSONField()
+    category = models.CharField(max_length=100, blank=True, db_index=True)
+    reference = models.JSONField(null=True, blank=True, help_text="Reference answer turns, if any.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PromptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["dataset_id", "external_id"]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+    @property
+    def first_turn(self) -> str:
+        return self.turns[0] if self.turns else ""
+
+
+class Output(models.Model):
+    """A competitor's answer to a prompt: one assistant turn per user turn."""
+
+    competitor = models.ForeignKey(Competitor, on_delete=models.CASCADE, related_name="output_rows")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="outputs")
+    turns = models.JSONField()
+    char_count = models.PositiveIntegerField(default=0)
+    token_count = models.PositiveIntegerField(default=0, help_text="Uploaded count, else an estimate.")
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["competitor", "prompt"], name="one_output_per_prompt")]
+
+    def __str__(self) -> str:
+        return f"{self.competitor_id}:{self.prompt_id}"
+
+
+class Rubric(models.Model):
+    """Named, versioned judging criteria: ``criteria`` is a list of {name, description, weight}."""
+
+    name = models.CharField(max_length=100)
+    version = models.PositiveIntegerField(default=1)
+    description = models.TextField(blank=True)
+    instructions = models.TextField(blank=True)
+    criteria = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [models.UniqueConstraint(fields=["name", "version"], name="rubric_name_version")]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    def clean(self) -> None:
+        validate_criteria(self.criteria)
+
+    def as_spec(self) -> dict:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "instructions": self.instructions,
+            "criteria": self.criteria,
+        }
+
+
+def validate_criteria(criteria: object) -> None:
+    if not isinstance(criteria, list) or not criteria:
+        raise ValidationError("criteria must be a non-empty list of {name, description, weight}")
+    for item in criteria:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
+            raise ValidationError(f"each criterion needs a name: {item!r}")
+        weight = item.get("weight", 1)
+        if not isinstance(weight, int | float) or weight <= 0:
+            raise ValidationError(f"criterion {item['name']!r} needs a positive weight")
+
+
+class JudgeConfig(models.Model):
+    """How matches are judged. Immutable once used: editing a used one makes a new version."""
+
+    class Protocol(models.TextChoices):
+        LOGPROB = "logprob"
+        GENERATE = "generate"
+        PER_CRITERION = "per_criterion"
+        POINTWISE = "pointwise"
+
+    SPEC_FIELDS = ("backend", "model", "protocol", "prompt_style", "params", "rubric_id", "both_orders")
+
+    name = models.CharField(max_length=100)
+    version = models.PositiveIntegerField(default=1)
+    backend = models.CharField(max_length=50, help_text="transformers, openai or fake")
+    model = models.CharField(max_length=500, blank=True, help_text="Model path/id; empty = the default.")
+    protocol = models.CharField(max_length=20, choices=Protocol.choices, default=Protocol.LOGPROB)
+    prompt_style = models.CharField(
+        max_length=20, choices=[("chat", "chat"), ("completion", "completion")], default="chat"
+    )
+    params = models.JSONField(default=dict, blank=True)
+    rubric = models.ForeignKey(Rubric, on_delete=models.PROTECT, related_name="judge_configs")
+    both_orders = models.BooleanField(default=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [models.UniqueConstraint(fields=["name", "version"], name="judge_name_version")]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    def is_used(self) -> bool:
+        return self.pk is not None and (self.judgments.exists() or self.tournaments.exists())
+
+    def spec(self) -> dict:
+        """The plain dict that ``judges.registry.build_judge`` takes."""
+        return {
+            "backend": self.backend,
+            "model": self.model,
+            "protocol": self.protocol,
+            "prompt_style": self.prompt_style,
+            "params": self.params,
+            "rubric": self.rubric.as_spec(),
+        }
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and self._spec_changed() and self.is_used():
+            raise ValidationError(
+                f"judge configuration {self} is in use; save the change as a new version instead"
+            )
+        super().save(*args, **kwargs)
+
+    def _spec_changed(self) -> bool:
+        stored = type(self).objects.filter(pk=self.pk).values(*self.SPEC_FIELDS).first()
+        return stored is not None and any(stored[f] != getattr(self, f) for f in self.SPEC_FIELDS)
+
+    def next_version_number(self) -> int:
+        latest = type(self).objects.filter(name=self.name).aggregate(v=models.Max("version"))["v"]
+        return (latest or 0) + 1
+
+
+class JudgeEvaluation(models.Model):
+    """A judge_eval run: meta-evaluation numbers of one judge configuration on labelled pairs."""
+
+    judge_config = models.ForeignKey(JudgeConfig, on_delete=models.CASCADE, related_name="evaluations")
+    source = models.CharField(max_length=300, help_text="The file the labelled pairs came from.")
+    metrics = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class Tournament(models.Model):
+    class Schedule(models.TextChoices):
+        ANCHOR = "anchor", "everyone vs an anchor model"
+        BRACKET = "bracket", "single elimination per prompt"
+        ROUND_ROBIN = "round_robin", "every pair on every prompt"
+        ADAPTIVE = "adaptive", "most informative pairs first"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        RUNNING = "running"
+        FINISHED = "finished"
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    judge_config = models.ForeignKey(JudgeConfig, on_delete=models.PROTECT, related_name="tournaments")
+    schedule = models.CharField(max_length=20, choices=Schedule.choices, default=Schedule.ANCHOR)
+    anchor = models.ForeignKey(
+        Competitor, null=True, blank=True, on_delete=models.PROTECT, related_name="anchored_tournaments"
+    )
+    competitors = models.ManyToManyField(Competitor, related_name="tournaments")
+    dataset = models.ForeignKey(Dataset, null=True, blank=True, on_delete=models.PROTECT)
+    category = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MatchQuerySet(models.QuerySet):
+    def pending(self) -> MatchQuerySet:
+        return self.filter(status=Match.Status.PENDING)
+
+    def stale(self, *, older_than: timezone.timedelta) -> MatchQuerySet:
+        """Claimed by a worker that has not finished in time (it may have died)."""
+        return self.filter(status=Match.Status.RUNNING, claimed_at__lt=timezone.now() - older_than)
+
+
+class Match(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    tournament = models.ForeignKey(Tournament, on_delete=models.CASCADE, related_name="matches")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="matches")
+    competitor_a = models.ForeignKey(Competitor, on_delete=models.CASCADE, related_name="+")
+    competitor_b = models.ForeignKey(Competitor, on_delete=models.CASCADE, related_name="+")
+    output_a = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="+")
+    output_b = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="+")
+    round = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MatchQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tournament", "prompt", "competitor_a", "competitor_b", "round"], name="one_match_per_slot"
+            ),
+            models.CheckConstraint(condition=~Q(competitor_a=models.F("competitor_b")), name="match_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"match {self.pk}"
+
+
+class Judgment(models.Model):
+    """The judge's decision on a match. One per match: a second is impossible by constraint."""
+
+    class Winner(models.TextChoices):
+        A = "a"
+        B = "b"
+        TIE = "tie"
+
+    match = models.OneToOneField(Match, on_delete=models.CASCADE, related_name="judgment")
+    judge_config = models.ForeignKey(JudgeConfig, on_delete=models.PROTECT, related_name="judgments")
+    winner = models.CharField(max_length=3, choices=Winner.choices)
+    score_a = models.FloatField(help_text="Outcome for ratings: P(a better), or 1 / 0.5 / 0.")
+    weight = models.FloatField(default=1.0)
+    prob_a = models.FloatField(null=True, blank=True)
+    label = models.CharField(max_length=20, blank=True)
+    consistent = models.BooleanField(null=True, help_text="Did both orders agree?")
+    forward = models.JSONField(help_text="The verdict with output_a shown first.")
+    backward = models.JSONField(null=True, blank=True, help_text="The verdict with output_b shown first.")
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.FloatField(default=0.0)
+    latency_s = models.FloatField(default=0.0)
+    truncated = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class JudgeCacheEntry(models.Model):
+    """A verdict (or a pointwise score) already paid for, keyed by judge fingerprint and content."""
+
+    fingerprint = models.CharField(max_length=64)
+    key = models.CharField(max_length=64)
+    value = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["fingerprint", "key"], name="judge_cache_key")]
+
+
+class HumanVote(models.Model):
+    class Winner(models.TextChoices):
+        A = "a"
+        B = "b"
+        TIE = "tie"
+        BOTH_BAD = "tie (bothbad)"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="votes")
+    output_a = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="+")
+    output_b = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="+")
+    winner = models.CharField(max_length=15, choices=Winner.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ImportedBattle(models.Model):
+    """An already-judged comparison brought in from elsewhere (arena dumps, AlpacaEval, old runs)."""
+
+    external_id = models.CharField(max_length=100, unique=True, help_text="Given id, or a content hash.")
+    model_a = models.ForeignKey(Competitor, on_delete=models.CASCADE, related_name="+")
+    model_b = models.ForeignKey(Competitor, on_delete=models.CASCADE, related_name="+")
+    prompt = models.ForeignKey(Prompt, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    winner = models.CharField(max_length=15, blank=True)
+    score_a = models.FloatField()
+    source = models.CharField(max_length=100, default="imported", db_index=True)
+    weight = models.FloatField(default=1.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(model_a=models.F("model_b")), name="battle_not_self"),
+            models.CheckConstraint(condition=Q(score_a__gte=0) & Q(score_a__lte=1), name="battle_score_range"),
+        ]
+
+
+class LeaderboardSnapshot(models.Model):
+    """A computed leaderboard for one set of query parameters, served until new results arrive."""
+
+    key = models.CharField(max_length=300, unique=True)
+    params = models.JSONField()
+    payload = models.JSONField()
+    battles = models.PositiveIntegerField(default=0)
+    stale = models.BooleanField(default=False)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-computed_at"]
+
+
+class ApiToken(models.Model):
+    """A per-user bearer token. Only its SHA-256 is stored; the token is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=8, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, user, name: str = "") -> tuple[ApiToken, str]:
+        token = "arena_" + secrets.token_urlsafe(32)
+        row = cls.objects.create(user=user, name=name, prefix=token[6:14], key_hash=cls.hash(token))
+        return row, token

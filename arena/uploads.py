@@ -1,0 +1,254 @@
+"""Reading and validating bulk uploads: JSON arrays or JSON Lines, streamed, with row numbers.
+
+Pure parsing and validation (no database): ``arena.ingest`` resolves references and writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+READ_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int | None
+    field: str | None
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "field": self.field, "message": self.message}
+
+
+@dataclass
+class UploadError(Exception):
+    """A rejected upload. Nothing was written when this is raised."""
+
+    status: int
+    detail: str
+    errors: list[RowError] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"detail": self.detail, "errors": [e.as_dict() for e in self.errors]}
+
+
+class ErrorList:
+    """Collects row errors, keeping the first ``limit`` but counting them all."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.items: list[RowError] = []
+        self.count = 0
+        self.malformed = False
+        self.conflicts = 0
+
+    def add(self, line: int | None, field_name: str | None, message: str) -> None:
+        self.count += 1
+        if len(self.items) < self.limit:
+            self.items.append(RowError(line, field_name, message))
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def raise_if_any(self, what: str) -> None:
+        if not self:
+            return
+        if self.malformed:
+            status, reason = 400, "malformed JSON"
+        elif self.conflicts == self.count:
+            status, reason = 409, "rows change existing content (send ?replace=true to overwrite)"
+        else:
+            status, reason = 422, "invalid rows"
+        shown = f" (first {len(self.items)} shown)" if self.count > len(self.items) else ""
+        raise UploadError(status, f"{what} rejected: {self.count} bad row(s), {reason}{shown}; nothing was written",
+                          self.items)
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+class LimitedReader:
+    """Reads a body stream and refuses it past ``max_bytes`` (HTTP 413), whatever Content-Length said."""
+
+    def __init__(self, stream: IO[bytes], max_bytes: int):
+        self.stream = stream
+        self.max_bytes = max_bytes
+        self.seen = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.seen += len(data)
+        if self.seen > self.max_bytes:
+            raise UploadError(413, f"request body is larger than the {self.max_bytes}-byte limit "
+                                   "(ARENA_MAX_UPLOAD_BYTES)")
+        return data
+
+
+def iter_json_rows(reader: LimitedReader, *, jsonl: bool, errors: ErrorList) -> Iterator[tuple[int, Any]]:
+    """Yield (line number, parsed value). JSON Lines are streamed; a JSON array is read whole.
+
+    For a JSON array the "line" is the row's 1-based position in the array.
+    """
+    if jsonl:
+        yield from _iter_jsonl(reader, errors)
+        return
+    raw = _read_all(reader)
+    if not raw.strip():
+        raise UploadError(400, "empty body: send a JSON array or JSON Lines (application/x-ndjson)")
+    if raw.lstrip()[:1] != b"[":
+        # A body of objects one per line sent without the JSON Lines content type is still JSON Lines.
+        yield from _iter_jsonl_lines(raw.splitlines(), errors, start=1)
+        return
+    try:
+        rows = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise UploadError(400, f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                          [RowError(exc.lineno, None, exc.msg)]) from None
+    yield from enumerate(rows, start=1)
+
+
+def _read_all(reader: LimitedReader) -> bytes:
+    return b"".join(iter(lambda: reader.read(READ_CHUNK), b""))
+
+
+def _iter_jsonl(reader: LimitedReader, errors: ErrorList) -> Iterator[tuple[int, Any]]:
+    pending = b""
+    next_line = 1
+    any_row = False
+    for chunk in iter(lambda: reader.read(READ_CHUNK), b""):
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for item in _iter_jsonl_lines(lines, errors, start=next_line):
+            any_row = True
+            yield item
+        next_line += len(lines)
+    for item in _iter_jsonl_lines([pending], errors, start=next_line):
+        any_row = True
+        yield item
+    if not any_row and not errors:
+        raise UploadError(400, "empty body: send a JSON array or JSON Lines (application/x-ndjson)")
+
+
+def _iter_jsonl_lines(lines: Iterable[bytes], errors: ErrorList, *, start: int) -> Iterator[tuple[int, Any]]:
+    for line_no, line in enumerate(lines, start=start):
+        if not line.strip():
+            continue
+        try:
+            yield line_no, json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            errors.malformed = True
+            errors.add(line_no, None, f"malformed JSON: {getattr(exc, 'msg', exc)}")
+
+
+# --- row schemas -----------------------------------------------------------------------------------
+
+def _id_text(value: Any) -> Any:
+    # MT-bench and most dumps use integer ids; they are the same key as their decimal string.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _turns(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+IdText = Annotated[str, BeforeValidator(_id_text), Field(min_length=1, max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Turns = Annotated[list[str], Field(min_length=1)]
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+
+class PromptRow(_Row):
+    id: IdText
+    prompt: str | None = None
+    turns: Turns | None = None
+    category: Annotated[str, Field(max_length=100)] = ""
+    reference: Annotated[list[str] | None, BeforeValidator(_turns)] = None
+    dataset: Name = "default"
+
+    @model_validator(mode="after")
+    def _one_of_prompt_or_turns(self) -> PromptRow:
+        if (self.prompt is None) == (self.turns is None):
+            raise ValueError("give exactly one of 'prompt' (a string) or 'turns' (a list of strings)")
+        return self
+
+    def all_turns(self) -> list[str]:
+        return self.turns if self.turns is not None else [self.prompt]
+
+
+class OutputRow(_Row):
+    prompt_id: IdText
+    model: Name
+    output: str | None = None
+    turns: Turns | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_of_output_or_turns(self) -> OutputRow:
+        if (self.output is None) == (self.turns is None):
+            raise ValueError("give exactly one of 'output' (a string) or 'turns' (a list of strings)")
+        return self
+
+    def all_turns(self) -> list[str]:
+        return self.turns if self.turns is not None else [self.output]
+
+
+BattleWinner = Literal["model_a", "model_b", "tie", "tie (bothbad)"]
+WINNER_SCORE = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "tie (bothbad)": 0.5}
+
+
+class BattleRow(_Row):
+    id: IdText | None = None
+    model_a: Name
+    model_b: Name
+    winner: BattleWinner | None = None
+    score_a: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
+    prompt_id: IdText | None = None
+    source: Annotated[str, Field(min_length=1, max_length=100)] = "imported"
+    weight: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] = 1.0
+
+    @model_validator(mode="after")
+    def _valid_battle(self) -> BattleRow:
+        if (self.winner is None) == (self.score_a is None):
+            raise ValueError("give exactly one of 'winner' or 'score_a' (probability that model_a is better)")
+        if self.model_a == self.model_b:
+            raise ValueError(f"model {self.model_a!r} cannot battle itself")
+        return self
+
+    def outcome(self) -> float:
+        return self.score_a if self.score_a is not None else WINNER_SCORE[self.winner]
+
+
+def validate_row(schema: type[_Row], line: int, raw: Any, errors: ErrorList, max_chars: int) -> _Row | None:
+    if not isinstance(raw, dict):
+        errors.add(line, None, f"each row must be a JSON object, got {type(raw).__name__}")
+        return None
+    try:
+        row = schema.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False, include_input=False):
+            where = ".".join(str(p) for p in err["loc"]) or None
+            errors.add(line, where, err["msg"])
+        return None
+    return row if _within_size(row, line, errors, max_chars) else None
+
+
+def _within_size(row: _Row, line: int, errors: ErrorList, max_chars: int) -> bool:
+    ok = True
+    for name in ("prompt", "output", "turns", "reference"):
+        value = getattr(row, name, None)
+        size = sum(map(len, value)) if isinstance(value, list) else len(value) if value else 0
+        if size > max_chars:
+            errors.add(line, name, f"is {size} characters; the limit is {max_chars} (ARENA_MAX_FIELD_CHARS)")
+            ok = False
+    metadata = getattr(row, "metadata", None)
+    if metadata and len(json.dumps(metadata)) > max_chars:
+        errors.add(line, "metadata", f"is larger than {max_chars} characters (ARENA_MAX_FIELD_CHARS)")
+        ok = False
+    return ok
