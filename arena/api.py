@@ -4,11 +4,11 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, NinjaAPI, Query, Schema, Status
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import HttpBearer
 
-from . import ingest
+from . import ingest, leaderboards, ratings
 from .models import ApiToken, Competitor, Prompt
 from .uploads import UploadError
 
@@ -126,3 +126,22 @@ class PromptFilter(Schema):
 @paginate(LimitOffsetPagination)
 def list_prompts(request: HttpRequest, filters: Query[PromptFilter]):
     return Prompt.objects.for_listing(dataset=filters.dataset, category=filters.category)
+
+
+class LeaderboardParams(Schema):
+    source: str = Field("all", description="'all', 'judge', 'human', or an imported source label")
+    category: str = ""
+    tournament: str = Field("", description="tournament name or id (judge results only)")
+    method: str = Field("bt", description="'bt' (Bradley-Terry) or 'elo'")
+    anchor: str = Field("", description="model pinned at 1000 and used for the win-rate columns")
+    style_control: bool = False
+
+
+@api.get("/leaderboard", summary="Leaderboard with confidence intervals")
+def leaderboard(request: HttpRequest, params: Query[LeaderboardParams]):
+    try:
+        return leaderboards.get_leaderboard(leaderboards.LeaderboardQuery(**params.dict()))
+    except leaderboards.LeaderboardError as exc:
+        raise HttpError(400, str(exc)) from None
+    except ratings.RatingError as exc:
+        raise HttpError(422, f"cannot rate these battles: {exc}") from None

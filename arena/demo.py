@@ -50,3 +50,28 @@ def _read(path: Path) -> list[dict]:
 
 def _jsonl(rows: list[dict]) -> io.BytesIO:
     return io.BytesIO("\n".join(json.dumps(r) for r in rows).encode())
+
+
+DEMO_TOURNAMENT = "MT-bench writing (demo)"
+DEMO_ANCHOR = "gpt-3.5-turbo"
+DEMO_CATEGORY = "writing"
+
+
+def ensure_demo_tournament():
+    """An anchor tournament on MT-bench's writing prompts, judged by the ``default`` judge.
+
+    Kept to one category so that the tiny CPU judge finishes it in a few minutes.
+    """
+    from .models import Competitor, JudgeConfig, Tournament
+    from .tournaments import create_tournament
+
+    existing = Tournament.objects.filter(name=DEMO_TOURNAMENT).first()
+    if existing is not None:
+        return existing
+    judge = JudgeConfig.objects.filter(name="default").order_by("-version").first()
+    competitors = list(Competitor.objects.filter(output_rows__prompt__dataset__name=DATASET).distinct())
+    return create_tournament(
+        name=DEMO_TOURNAMENT, judge_config=judge, competitors=competitors, schedule=Tournament.Schedule.ANCHOR,
+        anchor=Competitor.objects.get(name=DEMO_ANCHOR), dataset=Dataset.objects.get(name=DATASET),
+        category=DEMO_CATEGORY,
+    )

@@ -59,7 +59,12 @@ def import_outputs(*, stream: IO[bytes], jsonl: bool, replace: bool = False) -> 
 
 
 def import_battles(*, stream: IO[bytes], jsonl: bool, replace: bool = False) -> ImportResult:
-    return _run_import(stream, jsonl, BattleRow, _write_battles, replace, "battles upload")
+    from .leaderboards import mark_stale
+
+    result = _run_import(stream, jsonl, BattleRow, _write_battles, replace, "battles upload")
+    if result.created or result.replaced:
+        mark_stale()
+    return result
 
 
 def batched(items: Iterable, size: int) -> Iterator[tuple]:

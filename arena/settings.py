@@ -157,12 +157,23 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"arena.tasks.judge_matches": {"queue": "judge"}}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-matches": {"task": "arena.tasks.requeue_stale_matches", "schedule": 300.0},
+}
 
 # --- The arena's own knobs -------------------------------------------------------------------------
 ARENA_MAX_UPLOAD_BYTES = env_int("ARENA_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
 ARENA_MAX_FIELD_CHARS = env_int("ARENA_MAX_FIELD_CHARS", 200_000)
 ARENA_UPLOAD_BATCH_ROWS = env_int("ARENA_UPLOAD_BATCH_ROWS", 5000)
 ARENA_MAX_REPORTED_ERRORS = 100
+ARENA_JUDGE_BATCH = env_int("ARENA_JUDGE_BATCH", 8)
+# A worker holding a match longer than this is presumed dead and the match is judged again.
+ARENA_MATCH_LEASE_SECONDS = env_int("ARENA_MATCH_LEASE_SECONDS", 1800)
+# Arena-Hard counts a strong verdict (A>>B) as three wins.
+ARENA_STRONG_VERDICT_WEIGHT = float(env_int("ARENA_STRONG_VERDICT_WEIGHT", 3))
+# Leaderboards are recomputed at most this often after new results (debounce).
+ARENA_LEADERBOARD_DEBOUNCE_SECONDS = env_int("ARENA_LEADERBOARD_DEBOUNCE_SECONDS", 10)
+ARENA_BOOTSTRAP_ROUNDS = env_int("ARENA_BOOTSTRAP_ROUNDS", 1000)
 
 LOGGING = {
     "version": 1,

@@ -1,14 +1,36 @@
 """Pages. Function-based, one template per page with named partials for htmx."""
 
+from django.db.models import Count, Q
 from django.shortcuts import render
 
-from .models import Competitor, Prompt, Tournament
+from . import leaderboards, ratings
+from .models import Competitor, JudgeConfig, Prompt, Tournament
 
 
 def home(request):
     context = {
-        "tournaments": Tournament.objects.select_related("judge_config")[:20],
+        "tournaments": _tournament_progress(),
         "competitor_count": Competitor.objects.count(),
         "prompt_count": Prompt.objects.count(),
+        "default_judge": JudgeConfig.objects.filter(name="default").order_by("-version").first(),
+        **_leaderboard_context(),
     }
+    if request.htmx:
+        return render(request, "home.html#live", context)
     return render(request, "home.html", context)
+
+
+def _tournament_progress():
+    return Tournament.objects.select_related("judge_config").annotate(
+        total=Count("matches"),
+        done=Count("matches", filter=Q(matches__status="done")),
+        failed=Count("matches", filter=Q(matches__status="failed")),
+    )[:20]
+
+
+def _leaderboard_context() -> dict:
+    try:
+        board = leaderboards.get_leaderboard(leaderboards.LeaderboardQuery())
+    except (leaderboards.LeaderboardError, ratings.RatingError) as exc:
+        return {"leaderboard": None, "leaderboard_problem": str(exc)}
+    return {"leaderboard": board, "leaderboard_problem": ""}

@@ -82,6 +82,7 @@ class CriterionResult:
     winner: Winner
     prob_a: float | None = None
     weight: float = 1.0
+    label: str | None = None
 
 
 @dataclass(frozen=True)

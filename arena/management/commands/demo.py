@@ -1,0 +1,72 @@
+"""Run the whole arena on one machine: database, demo data, a Celery worker and the web server."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from arena.demo import ensure_demo_tournament, load_demo_data
+from arena.models import ApiToken
+
+
+class Command(BaseCommand):
+    help = "Migrate, load the demo data, start a judge worker and the web server, and print the URL."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--no-worker", action="store_true", help="do not start a Celery worker")
+
+    def handle(self, *args, port: int, host: str, no_worker: bool, **options):
+        call_command("migrate", verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        loaded = load_demo_data()
+        tournament = ensure_demo_tournament()
+        token = self._demo_token()
+        processes = [] if no_worker else [self._worker()]
+        processes.append(self._web(host, port))
+        url = f"http://{host}:{port}/"
+        self.stdout.write(self.style.SUCCESS(f"\nThe Arena is running at {url}\n"))
+        self.stdout.write(f"  demo data: {loaded}\n  tournament: {tournament.name} ({tournament.matches.count()} "
+                          f"matches, judged by {tournament.judge_config})\n  API token for user 'demo': {token}\n"
+                          f"  broker: {settings.CELERY_BROKER_URL}  database: {settings.DATABASES['default']['NAME']}\n"
+                          "  Press Ctrl-C to stop.\n")
+        self._wait(processes)
+
+    def _demo_token(self) -> str:
+        from django.contrib.auth import get_user_model
+
+        user, _ = get_user_model().objects.get_or_create(username="demo")
+        return ApiToken.issue(user=user, name="demo")[1]
+
+    def _worker(self) -> subprocess.Popen:
+        # One process, both queues, and the beat scheduler that re-queues matches of dead workers.
+        command = [sys.executable, "-m", "celery", "-A", "arena", "worker", "-Q", "default,judge", "-c", "1", "-B",
+                   "--loglevel", "INFO", "-s", str(settings.DATA_DIR / "celerybeat-schedule")]
+        return subprocess.Popen(command, env=os.environ.copy())
+
+    def _web(self, host: str, port: int) -> subprocess.Popen:
+        command = [sys.executable, "-m", "gunicorn", "arena.wsgi", "-b", f"{host}:{port}", "-w", "2",
+                   "--access-logfile", "-"]
+        return subprocess.Popen(command, env=os.environ.copy())
+
+    def _wait(self, processes: list[subprocess.Popen]) -> None:
+        try:
+            while all(p.poll() is None for p in processes):
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in processes:
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()

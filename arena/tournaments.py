@@ -1,0 +1,180 @@
+"""Tournaments: create them, lay out their matches, advance brackets, and enqueue judging."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+
+from . import scheduling
+from .models import Competitor, Dataset, JudgeConfig, Match, Output, Prompt, Tournament
+
+
+class TournamentError(ValueError):
+    pass
+
+
+def create_tournament(
+    *,
+    name: str,
+    judge_config: JudgeConfig,
+    competitors: Sequence[Competitor],
+    schedule: str = Tournament.Schedule.ANCHOR,
+    anchor: Competitor | None = None,
+    dataset: Dataset | None = None,
+    category: str = "",
+    created_by=None,
+    start: bool = True,
+) -> Tournament:
+    if schedule not in Tournament.Schedule.values:
+        raise TournamentError(f"unknown schedule {schedule!r}; choose one of {', '.join(Tournament.Schedule.values)}")
+    if schedule == Tournament.Schedule.ANCHOR and anchor is None:
+        raise TournamentError("an anchor tournament needs an anchor competitor")
+    if len({c.pk for c in competitors} | ({anchor.pk} if anchor else set())) < 2:
+        raise TournamentError("a tournament needs at least two competitors")
+    with transaction.atomic():
+        tournament = Tournament.objects.create(
+            name=name, judge_config=judge_config, schedule=schedule, anchor=anchor, dataset=dataset,
+            category=category, created_by=created_by,
+        )
+        tournament.competitors.set(list(competitors) + ([anchor] if anchor else []))
+        if start:
+            schedule_round(tournament=tournament)
+    return tournament
+
+
+def schedule_round(*, tournament: Tournament) -> int:
+    """Create the tournament's next matches and enqueue them for judging; returns how many were made."""
+    with transaction.atomic():
+        if tournament.schedule == Tournament.Schedule.BRACKET:
+            created = _create_matches(tournament, _bracket_openers(tournament), round_number=1)
+        else:
+            created = _create_matches(tournament, _all_prompt_pairs(tournament), round_number=1)
+        Tournament.objects.filter(pk=tournament.pk).update(status=Tournament.Status.RUNNING)
+        enqueue_matches([m.pk for m in created])
+    return len(created)
+
+
+def enqueue_matches(match_ids: Iterable[int]) -> None:
+    """Send matches to the judge queue in batches, once the surrounding transaction commits."""
+    from .tasks import judge_matches
+
+    ids = list(match_ids)
+    size = settings.ARENA_JUDGE_BATCH
+    for start in range(0, len(ids), size):
+        judge_matches.delay_on_commit(ids[start:start + size])
+
+
+def advance_brackets(*, tournament: Tournament, prompt_ids: Iterable[int]) -> int:
+    """After judgments: start the next bracket round on every prompt whose current round is done."""
+    if tournament.schedule != Tournament.Schedule.BRACKET:
+        return 0
+    made = []
+    with transaction.atomic():
+        for prompt_id in set(prompt_ids):
+            pairs, round_number = _next_bracket_round(tournament, prompt_id)
+            if pairs:
+                made += _create_matches(tournament, {prompt_id: pairs}, round_number=round_number)
+        enqueue_matches([m.pk for m in made])
+    finish_if_done(tournament=tournament)
+    return len(made)
+
+
+def finish_if_done(*, tournament: Tournament) -> bool:
+    open_matches = tournament.matches.filter(status__in=[Match.Status.PENDING, Match.Status.RUNNING])
+    if open_matches.exists():
+        return False
+    return bool(Tournament.objects.filter(pk=tournament.pk, status=Tournament.Status.RUNNING)
+                .update(status=Tournament.Status.FINISHED))
+
+
+# --- which outputs exist ---------------------------------------------------------------------------
+
+def _outputs_by_prompt(tournament: Tournament) -> dict[int, dict[int, int]]:
+    """prompt id -> {competitor id: output id}, for the tournament's prompts and competitors."""
+    prompts = Prompt.objects.all()
+    if tournament.dataset_id:
+        prompts = prompts.filter(dataset_id=tournament.dataset_id)
+    if tournament.category:
+        prompts = prompts.filter(category=tournament.category)
+    rows = Output.objects.filter(
+        prompt__in=prompts, competitor__in=tournament.competitors.all()
+    ).values_list("prompt_id", "competitor_id", "id")
+    table: dict[int, dict[int, int]] = defaultdict(dict)
+    for prompt_id, competitor_id, output_id in rows:
+        table[prompt_id][competitor_id] = output_id
+    return table
+
+
+def _all_prompt_pairs(tournament: Tournament) -> dict[int, list[scheduling.Pair]]:
+    pairs = {}
+    for prompt_id, outputs in _outputs_by_prompt(tournament).items():
+        present = sorted(outputs)
+        if tournament.schedule == Tournament.Schedule.ANCHOR:
+            pairs[prompt_id] = scheduling.anchor_pairs(present, tournament.anchor_id) \
+                if tournament.anchor_id in outputs else []
+        else:
+            pairs[prompt_id] = scheduling.round_robin_pairs(present)
+    return pairs
+
+
+def _create_matches(tournament: Tournament, pairs_by_prompt: dict[int, list], *, round_number: int) -> list[Match]:
+    outputs = _outputs_by_prompt(tournament)
+    matches = [
+        Match(tournament=tournament, prompt_id=prompt_id, round=round_number, competitor_a_id=a, competitor_b_id=b,
+              output_a_id=outputs[prompt_id][a], output_b_id=outputs[prompt_id][b])
+        for prompt_id, pairs in pairs_by_prompt.items()
+        for a, b in pairs
+    ]
+    # ignore_conflicts makes re-scheduling safe. Reading back the round's pending matches (rather than
+    # trusting bulk_create's ids, which not every database returns with ignore_conflicts) may also pick
+    # up matches enqueued before; judging claims each match once, so a second enqueue is harmless.
+    Match.objects.bulk_create(matches, ignore_conflicts=True)
+    if not matches:
+        return []
+    return list(tournament.matches.filter(round=round_number, status=Match.Status.PENDING,
+                                          prompt_id__in=list(pairs_by_prompt)))
+
+
+# --- brackets --------------------------------------------------------------------------------------
+
+def _bracket_rng(tournament: Tournament, prompt_id: int) -> np.random.Generator:
+    # Seeded by tournament and prompt so that the seeding can be recomputed instead of stored.
+    digest = hashlib.sha256(f"{tournament.pk}:{prompt_id}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "big"))
+
+
+def _bracket_openers(tournament: Tournament) -> dict[int, list[scheduling.Pair]]:
+    return {
+        prompt_id: scheduling.bracket_first_round(sorted(outputs), _bracket_rng(tournament, prompt_id))[0]
+        for prompt_id, outputs in _outputs_by_prompt(tournament).items()
+        if len(outputs) >= 2
+    }
+
+
+def _next_bracket_round(tournament: Tournament, prompt_id: int) -> tuple[list[scheduling.Pair], int]:
+    """Replay the bracket from its seeding to find the next round's pairs, or none if not ready."""
+    outputs = _outputs_by_prompt(tournament).get(prompt_id, {})
+    pairs, byes = scheduling.bracket_first_round(sorted(outputs), _bracket_rng(tournament, prompt_id))
+    matches = {(m.round, m.competitor_a_id, m.competitor_b_id): m
+               for m in tournament.matches.filter(prompt_id=prompt_id).select_related("judgment")}
+    round_number = 1
+    while pairs:
+        played = [matches.get((round_number, a, b)) for a, b in pairs]
+        if any(m is None for m in played):
+            return (pairs, round_number) if all(m is None for m in played) else ([], round_number)
+        if any(m.status != Match.Status.DONE for m in played):
+            return [], round_number
+        survivors = [_bracket_winner(m) for m in played] + byes
+        pairs, byes = scheduling.bracket_next_round(survivors)
+        round_number += 1
+    return [], round_number
+
+
+def _bracket_winner(match: Match) -> int:
+    # An exact tie sends the first-listed competitor on: deterministic, and the judge saw both orders.
+    return match.competitor_b_id if match.judgment.score_a < 0.5 else match.competitor_a_id

@@ -1,0 +1,137 @@
+"""A deterministic, offline backend FOR TESTS ONLY: it reads the responses out of our own prompts
+(the ``<response_a>``/``<response_b>``/``<response>`` tags of ``judges.prompts``) and answers by a
+simple rule, in whatever format the prompt asks for.
+
+Params::
+
+    preference  "longer" (default) | "shorter" | "first" (always the first slot: a maximally
+                position-biased judge) | "hash" (a seeded hash of the two responses)
+    seed        for "hash" (default 0)
+    fail        {substring: "retryable" | "permanent"}: a prompt containing the substring fails
+    replies     a list of texts that ``complete`` returns in turn (cycled) instead of its own
+    confidence  how sharply length differences turn into probabilities (default 1.0)
+    delay_s     seconds each backend call sleeps, like a slow model (default 0), so tests can kill a
+                worker in the middle of a judgment
+
+``calls`` records every backend call as (method, number of prompts), so tests can count work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from judges.base import Completion, ConfigurationError, JudgeError, LabelScores, Prompt
+
+PREFERENCES = ("longer", "shorter", "first", "hash")
+T = TypeVar("T")
+
+
+def _last_tag(text: str, tag: str) -> str | None:
+    # The last occurrence: worked examples in completion-style prompts use the same tags first.
+    found = re.findall(rf"<{tag}>\n(.*?)\n</{tag}>", text, flags=re.DOTALL)
+    return found[-1] if found else None
+
+
+def prompt_text(prompt: Prompt) -> str:
+    return prompt.text if prompt.text is not None else "\n".join(m["content"] for m in prompt.messages)
+
+
+class FakeBackend:
+    def __init__(self, model: str = "fake", params: Mapping[str, Any] | None = None, **spec: Any):
+        params = dict(params or {})
+        self.preference = params.pop("preference", "longer")
+        self.seed = int(params.pop("seed", 0))
+        self.fail: dict[str, str] = dict(params.pop("fail", {}))
+        self.replies: list[str] = list(params.pop("replies", []))
+        self.confidence = float(params.pop("confidence", 1.0))
+        self.delay_s = float(params.pop("delay_s", 0.0))
+        if params:
+            raise ConfigurationError(f"unknown fake backend params: {sorted(params)}")
+        if self.preference not in PREFERENCES:
+            raise ConfigurationError(f"unknown fake preference {self.preference!r}")
+        self.calls: list[tuple[str, int]] = []
+        self.prompts: list[Prompt] = []
+        self._reply_index = 0
+
+    # --- Backend protocol ------------------------------------------------------------------------
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def complete(self, prompts: list[Prompt], *, max_tokens: int) -> list[Completion | JudgeError]:
+        time.sleep(self.delay_s)
+        self.calls.append(("complete", len(prompts)))
+        self.prompts.extend(prompts)
+        return [self._guard(prompt, lambda p: self._completion(p, max_tokens)) for prompt in prompts]
+
+    def label_logprobs(self, prompts: list[Prompt], labels: list[str]) -> list[LabelScores | JudgeError]:
+        time.sleep(self.delay_s)
+        self.calls.append(("label_logprobs", len(prompts)))
+        self.prompts.extend(prompts)
+        return [self._guard(prompt, lambda p: self._label_scores(p, labels)) for prompt in prompts]
+
+    # --- the rule ----------------------------------------------------------------------------------
+
+    def _guard(self, prompt: Prompt, fn: Callable[[Prompt], T]) -> T | JudgeError:
+        text = prompt_text(prompt)
+        for needle, kind in self.fail.items():
+            if needle in text:
+                return JudgeError(f"fake failure on {needle!r}", retryable=kind == "retryable")
+        return fn(prompt)
+
+    def prob_first(self, text: str) -> float:
+        """P(the first response is better) under the configured preference."""
+        a, b = _last_tag(text, "response_a") or "", _last_tag(text, "response_b") or ""
+        if self.preference == "first":
+            return 0.8
+        if self.preference == "hash":
+            digest = hashlib.sha256(f"{self.seed}\0{a}\0{b}".encode()).digest()
+            return 0.1 + 0.8 * digest[0] / 255
+        diff = (len(a) - len(b)) / max(len(a), len(b), 1)
+        if self.preference == "shorter":
+            diff = -diff
+        return 1.0 / (1.0 + math.exp(-4.0 * self.confidence * diff))
+
+    def prob_good(self, text: str) -> float:
+        """P(good) for one response: longer is better under "longer", and so on."""
+        response = _last_tag(text, "response") or ""
+        if self.preference == "hash":
+            return 0.05 + 0.9 * hashlib.sha256(f"{self.seed}\0{response}".encode()).digest()[0] / 255
+        size = len(response) if self.preference != "shorter" else 200 - min(len(response), 200)
+        return 1.0 - math.exp(-self.confidence * (size + 1) / 50)
+
+    def _label_scores(self, prompt: Prompt, labels: list[str]) -> LabelScores:
+        text = prompt_text(prompt)
+        p = self.prob_good(text) if _last_tag(text, "response") is not None else self.prob_first(text)
+        probs = dict(zip(labels, (p, 1.0 - p), strict=False))
+        logprobs = {label: math.log(probs.get(label, 0.0)) if probs.get(label) else -math.inf for label in labels}
+        return LabelScores(logprobs=logprobs, prompt_tokens=self.count_tokens(text))
+
+    def _completion(self, prompt: Prompt, max_tokens: int) -> Completion:
+        text = prompt_text(prompt)
+        if self.replies:
+            reply = self.replies[self._reply_index % len(self.replies)]
+            self._reply_index += 1
+        elif _last_tag(text, "response") is not None:
+            reply = f"Judged by length.\nScore: {1 + round(9 * self.prob_good(text))}"
+        else:
+            reply = self._pair_reply(text)
+        words = reply.split()
+        if len(words) > max_tokens:
+            reply, words = " ".join(words[:max_tokens]), words[:max_tokens]
+        return Completion(reply, prompt_tokens=self.count_tokens(text), completion_tokens=len(words))
+
+    def _pair_reply(self, text: str) -> str:
+        p = self.prob_first(text)
+        label = "A>>B" if p > 0.9 else "A>B" if p > 0.5 else "A=B" if p == 0.5 else "B>>A" if p < 0.1 else "B>A"
+        # The per-criterion prompt lists the criteria for the case last (after any examples).
+        criteria = re.findall(r"^Criteria to cover: (.*)\.$", text, flags=re.MULTILINE)
+        if criteria:
+            lines = "\n".join(f"{name}: [[{label}]]" for name in criteria[-1].split(", "))
+            return f"Judged by length.\n{lines}"
+        return f"Judged by length.\nVerdict: [[{label}]]"

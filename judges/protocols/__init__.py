@@ -1,0 +1,30 @@
+"""Judging protocols: how pairwise tasks become backend calls and backend answers become verdicts.
+
+- ``logprob``: one forward pass, P(A) vs P(B) as the next token; no generation.
+- ``generate``: a short rationale and a graded verdict (A>>B .. B>>A), parsed from text.
+- ``per_criterion``: a verdict per rubric criterion, combined by the rubric's weights.
+- ``pointwise``: each output scored alone (cached), the pair decided by the score difference.
+"""
+
+from judges.protocols.common import JudgeOptions, ProtocolJudge
+from judges.protocols.generate import GenerateJudge
+from judges.protocols.logprob import LogprobJudge
+from judges.protocols.per_criterion import PerCriterionJudge
+from judges.protocols.pointwise import PointwiseJudge
+
+PROTOCOLS: dict[str, type[ProtocolJudge]] = {
+    "logprob": LogprobJudge,
+    "generate": GenerateJudge,
+    "per_criterion": PerCriterionJudge,
+    "pointwise": PointwiseJudge,
+}
+
+__all__ = [
+    "PROTOCOLS",
+    "GenerateJudge",
+    "JudgeOptions",
+    "LogprobJudge",
+    "PerCriterionJudge",
+    "PointwiseJudge",
+    "ProtocolJudge",
+]

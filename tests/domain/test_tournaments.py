@@ -1,0 +1,142 @@
+"""Tournaments and judging through the domain functions, with the deterministic fake judge."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError
+from django.utils import timezone
+
+from arena import judging
+from arena.models import JudgeCacheEntry, Judgment, Match, Tournament
+from arena.tournaments import TournamentError, create_tournament
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+# The fake judge prefers longer answers, so these lengths fix every winner.
+MODELS = {"small": 5, "medium": 20, "large": 60, "huge": 120}
+
+
+def judge_all(tournament: Tournament) -> None:
+    """Judge until the tournament has no pending matches (brackets open new rounds as they go)."""
+    for _ in range(10):
+        pending = list(tournament.matches.pending().values_list("pk", flat=True))
+        if not pending:
+            return
+        judging.judge_matches(match_ids=pending)
+
+
+@pytest.fixture
+def competitors():
+    return factories.prompts_with_outputs(MODELS, prompts=3)
+
+
+def test_anchor_tournament_pits_everyone_against_the_anchor_on_every_prompt(competitors):
+    anchor = competitors[1]
+    tournament = create_tournament(name="t", judge_config=factories.fake_judge(), competitors=competitors,
+                                   schedule="anchor", anchor=anchor)
+    matches = tournament.matches.all()
+    assert matches.count() == 3 * 3
+    assert all(anchor.pk in (m.competitor_a_id, m.competitor_b_id) for m in matches)
+    assert tournament.status == "draft" and Tournament.objects.get(pk=tournament.pk).status == "running"
+
+
+def test_round_robin_tournament_has_every_pair_on_every_prompt(competitors):
+    tournament = create_tournament(name="rr", judge_config=factories.fake_judge(), competitors=competitors,
+                                   schedule="round_robin")
+    assert tournament.matches.count() == 3 * 6
+
+
+def test_a_judged_match_stores_both_orders_the_combined_verdict_and_accounting(competitors):
+    small, large = competitors[0], competitors[2]
+    tournament = create_tournament(name="t", judge_config=factories.fake_judge(), competitors=[small, large],
+                                   schedule="anchor", anchor=small)
+    match = tournament.matches.first()
+    outcome = judging.judge_matches(match_ids=[match.pk])
+    assert outcome.done == [match.pk]
+    judgment = Judgment.objects.get(match=match)
+    large_is_a = match.competitor_a_id == large.pk
+    assert judgment.winner == ("a" if large_is_a else "b")
+    assert judgment.forward and judgment.backward
+    assert judgment.forward["winner"] != judgment.backward["winner"]  # the same answer, shown in the other slot
+    assert judgment.consistent is True
+    assert judgment.prompt_tokens > 0
+    assert Match.objects.get(pk=match.pk).status == "done"
+
+
+def test_bracket_tournament_plays_down_to_one_winner_per_prompt(competitors):
+    tournament = create_tournament(name="b", judge_config=factories.fake_judge(), competitors=competitors,
+                                   schedule="bracket")
+    assert tournament.matches.filter(round=1).count() == 3 * 2
+    judge_all(tournament)
+    finals = tournament.matches.filter(round=2)
+    assert finals.count() == 3
+    huge = competitors[3]
+    for final in finals.select_related("judgment"):
+        winner = final.competitor_a_id if final.judgment.score_a >= 0.5 else final.competitor_b_id
+        assert winner == huge.pk
+    assert Tournament.objects.get(pk=tournament.pk).status == "finished"
+
+
+def test_a_match_is_judged_once_even_if_enqueued_twice(competitors):
+    tournament = create_tournament(name="t", judge_config=factories.fake_judge(), competitors=competitors[:2],
+                                   schedule="anchor", anchor=competitors[0])
+    ids = list(tournament.matches.values_list("pk", flat=True))
+    judging.judge_matches(match_ids=ids)
+    second = judging.judge_matches(match_ids=ids)
+    assert second.done == []
+    assert Judgment.objects.count() == len(ids)
+    with pytest.raises(IntegrityError):
+        Judgment.objects.create(match_id=ids[0], judge_config=tournament.judge_config, winner="a", score_a=1,
+                                forward={})
+
+
+def test_a_match_held_by_a_dead_worker_is_judged_after_its_lease(competitors, settings):
+    tournament = create_tournament(name="t", judge_config=factories.fake_judge(), competitors=competitors[:2],
+                                   schedule="anchor", anchor=competitors[0])
+    match = tournament.matches.first()
+    assert judging.claim_matches([match.pk]) == [match.pk]  # a worker claims it, then dies
+    assert judging.judge_matches(match_ids=[match.pk]).done == []  # still leased
+    Match.objects.filter(pk=match.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
+    assert judging.judge_matches(match_ids=[match.pk]).done == [match.pk]
+    assert Match.objects.get(pk=match.pk).attempts == 2
+
+
+def test_identical_comparisons_are_served_from_the_judge_cache(competitors):
+    config = factories.fake_judge()
+    first = create_tournament(name="one", judge_config=config, competitors=competitors[:2], schedule="anchor",
+                              anchor=competitors[0])
+    judge_all(first)
+    cached = JudgeCacheEntry.objects.count()
+    assert cached > 0
+    second = create_tournament(name="two", judge_config=config, competitors=competitors[:2], schedule="anchor",
+                               anchor=competitors[0])
+    judge_all(second)
+    assert JudgeCacheEntry.objects.count() == cached
+    again = Judgment.objects.filter(match__tournament=second)
+    assert again.count() == second.matches.count()
+    assert all(j.prompt_tokens == 0 and j.forward["extra"]["cached"] for j in again)
+
+
+def test_retryable_judge_errors_put_the_match_back_and_permanent_ones_fail_it(competitors):
+    flaky = factories.fake_judge(name="flaky", fail={"Question": "retryable"})
+    tournament = create_tournament(name="t", judge_config=flaky, competitors=competitors[:2], schedule="anchor",
+                                   anchor=competitors[0])
+    ids = list(tournament.matches.values_list("pk", flat=True))
+    outcome = judging.judge_matches(match_ids=ids)
+    assert sorted(outcome.retry) == sorted(ids)
+    assert set(Match.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"pending"}
+    last = judging.judge_matches(match_ids=ids, final_attempt=True)
+    assert sorted(last.failed) == sorted(ids)
+    assert set(Match.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"failed"}
+    assert not Judgment.objects.exists()
+
+
+def test_bad_tournament_requests_are_refused(competitors):
+    judge = factories.fake_judge()
+    with pytest.raises(TournamentError, match="needs an anchor"):
+        create_tournament(name="x", judge_config=judge, competitors=competitors, schedule="anchor")
+    with pytest.raises(TournamentError, match="unknown schedule 'swiss'"):
+        create_tournament(name="x", judge_config=judge, competitors=competitors, schedule="swiss")
+    with pytest.raises(TournamentError, match="at least two"):
+        create_tournament(name="x", judge_config=judge, competitors=competitors[:1], schedule="round_robin")

@@ -1,0 +1,30 @@
+"""Small factories for domain tests: named, explicit, no fixture files."""
+
+from arena.models import Competitor, Dataset, JudgeConfig, Output, Prompt, Rubric
+
+
+def rubric() -> Rubric:
+    # Not the migration's "general" rubric: transactional tests flush data that migrations created.
+    criteria = [{"name": "correctness", "description": "Right answers.", "weight": 2},
+                {"name": "clarity", "description": "Easy to follow.", "weight": 1}]
+    return Rubric.objects.get_or_create(name="test", version=1, defaults={"criteria": criteria})[0]
+
+
+def fake_judge(name: str = "fake", **params) -> JudgeConfig:
+    """A judge configuration on the deterministic fake backend (for scheduling and storage tests)."""
+    return JudgeConfig.objects.create(name=name, backend="fake", model="fake-longer-wins", protocol="logprob",
+                                      prompt_style="chat", params=params, rubric=rubric())
+
+
+def prompts_with_outputs(models: dict[str, int], prompts: int = 3, dataset: str = "set",
+                         category: str = "chat") -> list[Competitor]:
+    """``models`` maps a name to its answer length: with the fake judge, longer answers win."""
+    data, _ = Dataset.objects.get_or_create(name=dataset)
+    competitors = [Competitor.objects.get_or_create(name=name)[0] for name in models]
+    for i in range(prompts):
+        prompt = Prompt.objects.create(external_id=f"{dataset}-{i}", dataset=data, turns=[f"Question {i}?"],
+                                       category=category)
+        for competitor, length in zip(competitors, models.values(), strict=True):
+            text = f"{competitor.name} answers {i}: " + "word " * length
+            Output.objects.create(competitor=competitor, prompt=prompt, turns=[text], char_count=len(text))
+    return competitors

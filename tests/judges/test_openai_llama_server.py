@@ -1,0 +1,135 @@
+"""The OpenAI backend against a real OpenAI-compatible server: llama-cpp-python's, serving the tiny
+Gemma 3 270M GGUF on 127.0.0.1. Slow (model load, CPU inference); CI installs the ``server`` extra."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from judges.backends.openai import OpenAIBackend
+from judges.base import Completion, JudgeError, LabelScores, Prompt, Verdict
+from judges.both_orders import judge_both_orders
+from judges.parsing import GRADED_LABELS
+from judges.registry import build_judge
+from tests.judges.helpers import make_task
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        importlib.util.find_spec("llama_cpp") is None,
+        reason='llama-cpp-python is not installed (pip install -e ".[server]")',
+    ),
+]
+
+STARTUP_DEADLINE_S = 120
+PAIR = make_task(
+    "Paris is the capital of France.", "The capital of France is Berlin.", prompt="What is the capital of France?"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_ready(process: subprocess.Popen, url: str) -> None:
+    deadline = time.monotonic() + STARTUP_DEADLINE_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"llama.cpp server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/models", timeout=2).is_success:
+                return
+        except httpx.TransportError:
+            pass  # not listening yet
+        time.sleep(0.5)
+    raise RuntimeError(f"llama.cpp server not ready after {STARTUP_DEADLINE_S} s")
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory) -> Iterator[str]:
+    from judges.models import default_gguf_path
+
+    port = free_port()
+    log = (tmp_path_factory.mktemp("llama") / "server.log").open("wb")
+    command = [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(default_gguf_path()),
+        "--chat_format", "gemma", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        wait_until_ready(process, url)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+
+def spec(url: str, protocol: str, style: str) -> dict:
+    return {
+        "backend": "openai",
+        "model": "gemma-3-270m",
+        "protocol": protocol,
+        "prompt_style": style,
+        "params": {"base_url": url, "timeout": 120, "max_concurrency": 2},
+        "max_new_tokens": 48,
+    }
+
+
+def test_both_endpoints_complete_text_with_token_usage(server_url):
+    backend = OpenAIBackend(model="gemma-3-270m", params={"base_url": server_url, "timeout": 120})
+    chat = Prompt(messages=({"role": "user", "content": "Say hello."},))
+    text = Prompt(text="The capital of France is")
+    results = backend.complete([chat, text], max_tokens=8)
+    for result in results:
+        assert isinstance(result, Completion), result
+        assert result.text and result.prompt_tokens > 0 and 0 < result.completion_tokens <= 8
+
+
+def test_both_endpoints_return_top_logprobs_for_the_verdict_labels(server_url):
+    backend = OpenAIBackend(model="gemma-3-270m", params={"base_url": server_url, "timeout": 120})
+    chat = Prompt(messages=({"role": "user", "content": "Answer with A or B. Is Paris in France? A: yes, B: no."},))
+    text = Prompt(text="Question: Is Paris in France?\nA: yes\nB: no\nAnswer:")
+    for scores in backend.label_logprobs([chat, text], ["A", "B"]):
+        assert isinstance(scores, LabelScores), scores
+        assert any(math.isfinite(lp) for lp in scores.logprobs.values())
+        assert all(lp <= 0 for lp in scores.logprobs.values()) and scores.prompt_tokens > 0
+
+
+@pytest.mark.parametrize("style", ["completion", "chat"])
+def test_the_logprob_protocol_round_trips_in_both_orders(server_url, style):
+    (result,) = judge_both_orders(build_judge(spec(server_url, "logprob", style)), [PAIR])
+    for verdict in (result.forward, result.backward):
+        assert isinstance(verdict, Verdict), verdict
+        assert 0 < verdict.prob_a < 1 and verdict.extra["label_mass"] > 0 and verdict.prompt_tokens > 0
+    assert 0 < result.combined.prob_a < 1 and result.consistent is not None
+
+
+def test_the_generate_protocol_round_trips_on_a_few_shot_completion_prompt(server_url):
+    (result,) = judge_both_orders(build_judge(spec(server_url, "generate", "completion")), [PAIR])
+    for verdict in (result.forward, result.backward):
+        assert isinstance(verdict, Verdict), verdict
+        assert verdict.label in GRADED_LABELS and verdict.completion_tokens > 0
+    assert result.combined is not None
+
+
+def test_the_generate_protocol_on_chat_gives_a_verdict_or_a_retryable_error_never_a_silent_tie(server_url):
+    # The 270M base model often echoes the prompt instead of judging: that must fail visibly.
+    judge = build_judge(spec(server_url, "generate", "chat"))
+    (verdict,) = judge.judge_many([PAIR])
+    assert isinstance(verdict, Verdict) or (isinstance(verdict, JudgeError) and verdict.retryable)
