@@ -111,14 +111,13 @@ def _release(match: Match, error: JudgeError, outcome: JudgingOutcome, final_att
 
 def _after_judging(matches: list[Match], outcome: JudgingOutcome) -> None:
     from .leaderboards import mark_stale
-    from .tournaments import advance_brackets, finish_if_done
+    from .tournaments import advance
 
     done = set(outcome.done)
     tournaments = {m.tournament_id: m.tournament for m in matches}
     for tournament in tournaments.values():
-        prompts = [m.prompt_id for m in matches if m.pk in done and m.tournament_id == tournament.pk]
-        advance_brackets(tournament=tournament, prompt_ids=prompts) if prompts else finish_if_done(
-            tournament=tournament)
+        advance(tournament=tournament,
+                prompt_ids=[m.prompt_id for m in matches if m.pk in done and m.tournament_id == tournament.pk])
     if done:
         mark_stale()
 

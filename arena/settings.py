@@ -174,6 +174,9 @@ ARENA_STRONG_VERDICT_WEIGHT = float(env_int("ARENA_STRONG_VERDICT_WEIGHT", 3))
 # Leaderboards are recomputed at most this often after new results (debounce).
 ARENA_LEADERBOARD_DEBOUNCE_SECONDS = env_int("ARENA_LEADERBOARD_DEBOUNCE_SECONDS", 10)
 ARENA_BOOTSTRAP_ROUNDS = env_int("ARENA_BOOTSTRAP_ROUNDS", 1000)
+# Adaptive tournaments: rounds of this many matches (0: one per competitor), up to this many rounds.
+ARENA_ADAPTIVE_ROUND_MATCHES = env_int("ARENA_ADAPTIVE_ROUND_MATCHES", 0)
+ARENA_ADAPTIVE_ROUNDS = env_int("ARENA_ADAPTIVE_ROUNDS", 10)
 
 LOGGING = {
     "version": 1,

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 
 from . import scheduling
 from .models import Competitor, Dataset, JudgeConfig, Match, Output, Prompt, Tournament
@@ -52,6 +53,8 @@ def schedule_round(*, tournament: Tournament) -> int:
     with transaction.atomic():
         if tournament.schedule == Tournament.Schedule.BRACKET:
             created = _create_matches(tournament, _bracket_openers(tournament), round_number=1)
+        elif tournament.schedule == Tournament.Schedule.ADAPTIVE:
+            created = _create_matches(tournament, _adaptive_pairs(tournament, 1), round_number=1)
         else:
             created = _create_matches(tournament, _all_prompt_pairs(tournament), round_number=1)
         Tournament.objects.filter(pk=tournament.pk).update(status=Tournament.Status.RUNNING)
@@ -69,10 +72,19 @@ def enqueue_matches(match_ids: Iterable[int]) -> None:
         judge_matches.delay_on_commit(ids[start:start + size])
 
 
-def advance_brackets(*, tournament: Tournament, prompt_ids: Iterable[int]) -> int:
-    """After judgments: start the next bracket round on every prompt whose current round is done."""
-    if tournament.schedule != Tournament.Schedule.BRACKET:
-        return 0
+def advance(*, tournament: Tournament, prompt_ids: Iterable[int]) -> int:
+    """After judgments: open the next round where the schedule has rounds; returns matches made."""
+    if tournament.schedule == Tournament.Schedule.BRACKET:
+        made = _advance_brackets(tournament, prompt_ids)
+    elif tournament.schedule == Tournament.Schedule.ADAPTIVE:
+        made = _advance_adaptive(tournament)
+    else:
+        made = 0
+    finish_if_done(tournament=tournament)
+    return made
+
+
+def _advance_brackets(tournament: Tournament, prompt_ids: Iterable[int]) -> int:
     made = []
     with transaction.atomic():
         for prompt_id in set(prompt_ids):
@@ -80,7 +92,6 @@ def advance_brackets(*, tournament: Tournament, prompt_ids: Iterable[int]) -> in
             if pairs:
                 made += _create_matches(tournament, {prompt_id: pairs}, round_number=round_number)
         enqueue_matches([m.pk for m in made])
-    finish_if_done(tournament=tournament)
     return len(made)
 
 
@@ -178,3 +189,54 @@ def _next_bracket_round(tournament: Tournament, prompt_id: int) -> tuple[list[sc
 def _bracket_winner(match: Match) -> int:
     # An exact tie sends the first-listed competitor on: deterministic, and the judge saw both orders.
     return match.competitor_b_id if match.judgment.score_a < 0.5 else match.competitor_a_id
+
+
+# --- adaptive --------------------------------------------------------------------------------------
+
+def _advance_adaptive(tournament: Tournament) -> int:
+    if tournament.matches.filter(status__in=[Match.Status.PENDING, Match.Status.RUNNING]).exists():
+        return 0
+    last = tournament.matches.aggregate(r=Max("round"))["r"] or 0
+    if last >= settings.ARENA_ADAPTIVE_ROUNDS:
+        return 0
+    with transaction.atomic():
+        made = _create_matches(tournament, _adaptive_pairs(tournament, last + 1), round_number=last + 1)
+        enqueue_matches([m.pk for m in made])
+    return len(made)
+
+
+def _adaptive_pairs(tournament: Tournament, round_number: int) -> dict[int, list[scheduling.Pair]]:
+    """The round's most informative pairs (close ratings, few meetings), each on a prompt they have
+    not played yet, chosen at random among those both answered."""
+    outputs = _outputs_by_prompt(tournament)
+    competitors = sorted({c for by_competitor in outputs.values() for c in by_competitor})
+    played = set(tournament.matches.values_list("prompt_id", "competitor_a_id", "competitor_b_id"))
+    counts: dict[scheduling.Pair, int] = defaultdict(int)
+    for _, a, b in played:
+        counts[(min(a, b), max(a, b))] += 1
+    rng = np.random.default_rng([tournament.pk, round_number])
+    budget = settings.ARENA_ADAPTIVE_ROUND_MATCHES or len(competitors)
+    chosen = scheduling.adaptive_pairs(competitors, _current_ratings(tournament), counts, budget=budget, rng=rng)
+    by_prompt: dict[int, list[scheduling.Pair]] = defaultdict(list)
+    for a, b in chosen:
+        fresh = [p for p, by_competitor in outputs.items() if a in by_competitor and b in by_competitor
+                 and (p, a, b) not in played and (p, b, a) not in played]
+        if fresh:
+            by_prompt[int(rng.choice(fresh))].append((a, b))
+    return dict(by_prompt)
+
+
+def _current_ratings(tournament: Tournament) -> dict[int, float]:
+    """Bradley-Terry ratings from the tournament's judgments so far; none until they are identifiable."""
+    from . import ratings
+    from .leaderboards import LeaderboardQuery, battle_cells
+
+    cells = battle_cells(LeaderboardQuery(source="judge", tournament=str(tournament.pk)))
+    if cells is None:
+        return {}
+    try:
+        board = ratings.compute_leaderboard(cells, ci="none")
+    except ratings.RatingError:
+        return {}
+    ids = dict(Competitor.objects.filter(name__in=cells.models).values_list("name", "pk"))
+    return {ids[row.model]: row.rating for row in board.rows}

@@ -140,3 +140,18 @@ def test_bad_tournament_requests_are_refused(competitors):
         create_tournament(name="x", judge_config=judge, competitors=competitors, schedule="swiss")
     with pytest.raises(TournamentError, match="at least two"):
         create_tournament(name="x", judge_config=judge, competitors=competitors[:1], schedule="round_robin")
+
+
+def test_adaptive_tournament_plays_rounds_of_new_informative_pairs(settings):
+    settings.ARENA_ADAPTIVE_ROUNDS = 3
+    competitors = factories.prompts_with_outputs(MODELS, prompts=6)
+    tournament = create_tournament(name="ad", judge_config=factories.fake_judge(), competitors=competitors,
+                                   schedule="adaptive")
+    assert tournament.matches.count() == len(competitors)
+    judge_all(tournament)
+    played = list(tournament.matches.values_list("round", "prompt_id", "competitor_a_id", "competitor_b_id"))
+    assert {r for r, *_ in played} == {1, 2, 3}
+    assert all(sum(1 for r, *_ in played if r == n) <= len(competitors) for n in (1, 2, 3))
+    slots = [(p, min(a, b), max(a, b)) for _, p, a, b in played]
+    assert len(slots) == len(set(slots))  # never the same pair on the same prompt twice
+    assert Tournament.objects.get(pk=tournament.pk).status == "finished"

@@ -1,0 +1,62 @@
+"""The dashboard in a real browser (Debian's chromium driven by Playwright) against a live server."""
+
+import io
+import json
+import shutil
+
+import pytest
+
+from arena import ingest, judging
+from arena.tournaments import create_tournament
+from tests import factories
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test installs it)"),
+]
+
+HOSTILE = '<img src=x onerror="window.pwned=1">'
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test still reads the database.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        yield page
+        browser.close()
+
+
+def upload_battles(rows):
+    ingest.import_battles(stream=io.BytesIO("\n".join(json.dumps(r) for r in rows).encode()), jsonl=True)
+
+
+def test_dashboard_shows_leaderboard_and_live_tournament_progress(live_server, browser_page):
+    win = {"winner": "model_a"}
+    upload_battles([{"model_a": "alpha", "model_b": HOSTILE, **win}] * 5
+                   + [{"model_a": HOSTILE, "model_b": "alpha", **win}] * 2)
+    competitors = factories.prompts_with_outputs({"short": 3, "long": 30}, prompts=2)
+    tournament = create_tournament(name="cup <b>1</b>", judge_config=factories.fake_judge(),
+                                   competitors=competitors, schedule="anchor", anchor=competitors[0])
+
+    page = browser_page
+    page.goto(live_server.url)
+    rows = page.locator("table.leaderboard tbody tr")
+    assert rows.count() == 2  # the tournament has no results yet
+    assert rows.first.locator("td").nth(1).inner_text() == "alpha"
+    # Untrusted names are text, never markup.
+    assert page.get_by_text(HOSTILE).count() >= 1
+    assert page.locator("img").count() == 0
+    assert page.evaluate("window.pwned") is None
+    assert page.get_by_text("cup <b>1</b>").count() == 1
+    assert "0/2" in page.locator("#live").inner_text()
+
+    judging.judge_matches(match_ids=list(tournament.matches.values_list("pk", flat=True)))
+    # htmx polls the live partial every few seconds: progress appears without a reload.
+    page.wait_for_function("document.querySelector('#live').innerText.includes('2/2')", timeout=15_000)
+    assert "finished" in page.locator("#live").inner_text()
