@@ -71,8 +71,16 @@ def judge_matches(*, match_ids: list[int], final_attempt: bool = False) -> Judgi
     by_config: dict[int, list[Match]] = {}
     for match in matches:
         by_config.setdefault(match.tournament.judge_config_id, []).append(match)
-    for group in by_config.values():
-        _judge_group(group, outcome, final_attempt)
+    try:
+        for group in by_config.values():
+            _judge_group(group, outcome, final_attempt)
+    except Exception:
+        # A bug or an outage we did not classify: hand the unfinished matches back at once instead of
+        # leaving them leased for ARENA_MATCH_LEASE_SECONDS, then let the task fail loudly.
+        finished = set(outcome.done) | set(outcome.failed) | set(outcome.retry)
+        Match.objects.filter(pk__in=set(claimed) - finished, status=Match.Status.RUNNING).update(
+            status=Match.Status.PENDING)
+        raise
     _after_judging(matches, outcome)
     return outcome
 

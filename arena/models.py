@@ -151,17 +151,22 @@ class JudgeConfig(models.Model):
         PER_CRITERION = "per_criterion"
         POINTWISE = "pointwise"
 
-    SPEC_FIELDS = ("backend", "model", "protocol", "prompt_style", "params", "rubric_id", "both_orders")
+    SPEC_FIELDS = ("backend", "model", "protocol", "prompt_style", "params", "options", "rubric_id", "both_orders")
 
     name = models.CharField(max_length=100)
     version = models.PositiveIntegerField(default=1)
     backend = models.CharField(max_length=50, help_text="transformers, openai or fake")
-    model = models.CharField(max_length=500, blank=True, help_text="Model path/id; empty = the default.")
+    model = models.CharField(max_length=500, help_text="Model path, cached Hub id or served name; 'default' = "
+                                                        "the packaged Gemma 3 270M (transformers backend).")
     protocol = models.CharField(max_length=20, choices=Protocol.choices, default=Protocol.LOGPROB)
     prompt_style = models.CharField(
         max_length=20, choices=[("chat", "chat"), ("completion", "completion")], default="chat"
     )
-    params = models.JSONField(default=dict, blank=True)
+    params = models.JSONField(default=dict, blank=True, help_text="Backend parameters (device, base_url, ...).")
+    options = models.JSONField(
+        default=dict, blank=True,
+        help_text="Protocol options: via, max_output_tokens, max_new_tokens, tie_margin (see judges.registry).",
+    )
     rubric = models.ForeignKey(Rubric, on_delete=models.PROTECT, related_name="judge_configs")
     both_orders = models.BooleanField(default=True)
     notes = models.TextField(blank=True)
@@ -180,6 +185,7 @@ class JudgeConfig(models.Model):
     def spec(self) -> dict:
         """The plain dict that ``judges.registry.build_judge`` takes."""
         return {
+            **self.options,
             "backend": self.backend,
             "model": self.model,
             "protocol": self.protocol,

@@ -27,8 +27,11 @@ def create_defaults(apps, schema_editor):
     )
     JudgeConfig.objects.get_or_create(
         name="default", version=1,
-        defaults={"backend": "transformers", "model": "", "protocol": "pointwise", "prompt_style": "completion",
-                  "params": {"device": "cpu"}, "rubric": rubric, "both_orders": True,
+        # judges.defaults.DEFAULT_JUDGE_SPEC at the time of writing (migrations are frozen history).
+        defaults={"backend": "transformers", "model": "default", "protocol": "pointwise",
+                  "prompt_style": "completion", "options": {"via": "logprob", "max_output_tokens": 400},
+                  "params": {"device": "auto", "dtype": "auto", "batch_size": 8, "prefix_reuse": True},
+                  "rubric": rubric, "both_orders": True,
                   "notes": "Gemma 3 270M base, local CPU. Tiny and weak: a demo judge, not a real one."},
     )
 
