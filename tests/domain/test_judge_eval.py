@@ -58,8 +58,10 @@ def test_judge_eval_refuses_unknown_judges_and_bad_files(pairs, tmp_path):
         call_command("judge_eval", str(bad), "--judge", "ok")
 
 
-def test_the_default_judge_configuration_exists_after_migrate():
+def test_the_default_judge_configuration_exists_after_migrate_and_matches_the_measured_spec():
     from arena.models import JudgeConfig
+    from judges.defaults import DEFAULT_JUDGE_SPEC
 
-    default = JudgeConfig.objects.get(name="default")
-    assert default.backend == "transformers" and default.rubric.criteria
+    spec = JudgeConfig.objects.get(name="default").spec()
+    assert spec.pop("rubric")["criteria"]
+    assert spec == DEFAULT_JUDGE_SPEC

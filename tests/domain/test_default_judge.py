@@ -1,0 +1,26 @@
+"""The real default judge (Gemma 3 270M on the CPU) deciding a match through the arena."""
+
+import pytest
+
+from arena import judging
+from arena.models import JudgeCacheEntry, JudgeConfig, Judgment
+from arena.tournaments import create_tournament
+from tests import factories
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+
+def test_the_default_judge_decides_a_match_and_the_arena_keeps_every_number():
+    competitors = factories.prompts_with_outputs({"brief": 3, "thorough": 25}, prompts=1)
+    tournament = create_tournament(name="real", judge_config=JudgeConfig.objects.get(name="default"),
+                                   competitors=competitors, schedule="round_robin")
+    match = tournament.matches.get()
+    assert judging.judge_matches(match_ids=[match.pk]).done == [match.pk]
+    judgment = Judgment.objects.get(match=match)
+    assert judgment.winner in {"a", "b", "tie"} and 0.0 <= judgment.prob_a <= 1.0
+    assert judgment.forward["prob_a"] is not None and judgment.backward["prob_a"] is not None
+    # Pointwise scores each output alone, so the two orders agree by construction.
+    assert judgment.consistent is True
+    assert judgment.prompt_tokens > 0 and judgment.latency_s > 0
+    # Each output's score is stored once and reused by every later match it plays.
+    assert JudgeCacheEntry.objects.filter(fingerprint__startswith="score:").count() == 2
