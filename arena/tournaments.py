@@ -240,3 +240,38 @@ def _current_ratings(tournament: Tournament) -> dict[int, float]:
         return {}
     ids = dict(Competitor.objects.filter(name__in=cells.models).values_list("name", "pk"))
     return {ids[row.model]: row.rating for row in board.rows}
+
+
+# --- re-running -------------------------------------------------------------------------------------
+
+def retry_failed(*, tournament: Tournament) -> int:
+    """Put the tournament's failed matches back on the queue; judged matches are left alone."""
+    with transaction.atomic():
+        ids = list(tournament.matches.filter(status=Match.Status.FAILED).values_list("pk", flat=True))
+        Match.objects.filter(pk__in=ids).update(status=Match.Status.PENDING, last_error="")
+        Tournament.objects.filter(pk=tournament.pk).update(status=Tournament.Status.RUNNING)
+        enqueue_matches(ids)
+    return len(ids)
+
+
+def rejudge(*, tournament: Tournament, judge_config: JudgeConfig, name: str = "") -> Tournament:
+    """The same matches (same prompts, same stored outputs) judged again under another configuration.
+
+    Nothing is regenerated: the new tournament points at the outputs already stored.
+    """
+    if judge_config.pk == tournament.judge_config_id:
+        raise TournamentError("that is the tournament's own judge: use retry_failed to re-run failures")
+    with transaction.atomic():
+        copy = Tournament.objects.create(
+            name=name or f"{tournament.name} / {judge_config}", description=tournament.description,
+            judge_config=judge_config, schedule=tournament.schedule, anchor=tournament.anchor,
+            dataset=tournament.dataset, category=tournament.category, status=Tournament.Status.RUNNING,
+        )
+        copy.competitors.set(tournament.competitors.all())
+        Match.objects.bulk_create([
+            Match(tournament=copy, prompt_id=m.prompt_id, round=m.round, competitor_a_id=m.competitor_a_id,
+                  competitor_b_id=m.competitor_b_id, output_a_id=m.output_a_id, output_b_id=m.output_b_id)
+            for m in tournament.matches.all()
+        ])
+        enqueue_matches(copy.matches.values_list("pk", flat=True))
+    return copy

@@ -1,8 +1,10 @@
 """Tournaments and judging through the domain functions, with the deterministic fake judge."""
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -155,3 +157,38 @@ def test_adaptive_tournament_plays_rounds_of_new_informative_pairs(settings):
     slots = [(p, min(a, b), max(a, b)) for _, p, a, b in played]
     assert len(slots) == len(set(slots))  # never the same pair on the same prompt twice
     assert Tournament.objects.get(pk=tournament.pk).status == "finished"
+
+
+def test_failed_matches_can_be_run_again_and_succeed(competitors):
+    tournament = create_tournament(name="t", judge_config=factories.fake_judge(), competitors=competitors,
+                                   schedule="anchor", anchor=competitors[0])
+    ids = list(tournament.matches.values_list("pk", flat=True))
+    judging.judge_matches(match_ids=ids[:3])
+    # The endpoint was down for the rest: they ran out of retries.
+    Match.objects.filter(pk__in=ids[3:]).update(status="failed", last_error="timeout")
+    out = StringIO()
+    call_command("rejudge", "t", "--failed", stdout=out)
+    assert out.getvalue().startswith(f"{len(ids) - 3} failed match(es)")
+    assert sorted(judging.judge_matches(match_ids=ids).done) == sorted(ids[3:])
+    assert Judgment.objects.filter(match__tournament=tournament).count() == len(ids)
+
+
+def test_rejudging_under_another_judge_reuses_the_stored_outputs(competitors):
+    first = create_tournament(name="t", judge_config=factories.fake_judge(), competitors=competitors,
+                              schedule="round_robin")
+    judge_all(first)
+    other = factories.fake_judge(name="shorter", preference="shorter")
+    out = StringIO()
+    call_command("rejudge", "t", "--judge", "shorter", stdout=out)
+    second = Tournament.objects.get(judge_config=other)
+    assert second.matches.count() == first.matches.count()
+    assert set(second.matches.values_list("output_a_id", "output_b_id")) == set(
+        first.matches.values_list("output_a_id", "output_b_id"))
+    judge_all(second)
+    flipped = {(j.match.prompt_id, j.match.competitor_a_id): j.winner for j in Judgment.objects.filter(
+        match__tournament=second).select_related("match")}
+    original = {(j.match.prompt_id, j.match.competitor_a_id): j.winner for j in Judgment.objects.filter(
+        match__tournament=first).select_related("match")}
+    assert all(flipped[key] != original[key] for key in original)
+    with pytest.raises(CommandError, match="no judge configuration named 'nope'"):
+        call_command("rejudge", "t", "--judge", "nope")
