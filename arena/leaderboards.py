@@ -42,7 +42,9 @@ class LeaderboardQuery:
     style_control: bool = False
 
     def key(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        # The source weights shape a combined fit, so a change of them must not serve old results.
+        weights = settings.ARENA_SOURCE_WEIGHTS if self.source == ALL else {}
+        return json.dumps({**asdict(self), "weights": weights}, sort_keys=True)
 
     def validate(self) -> None:
         if self.method not in {"bt", "elo"}:
@@ -97,6 +99,9 @@ def recompute_stale() -> int:
             query.validate()
         except LeaderboardError:
             snapshot.delete()  # its tournament or anchor is gone
+            continue
+        if query.key() != snapshot.key:
+            snapshot.delete()  # computed under source weights that no longer apply
             continue
         recompute_leaderboard(query=query)
         done += 1
@@ -170,9 +175,9 @@ def battle_cells(query: LeaderboardQuery) -> ratings.Cells | None:
         listed = [(names[a], names[b], s, n, w) for a, b, s, n, w in rows]
         if listed:
             sources[source] = ratings.Cells.from_rows(listed)
-    if not sources:
-        return None
-    return ratings.combine_sources(sources) if len(sources) > 1 else next(iter(sources.values()))
+    weights = settings.ARENA_SOURCE_WEIGHTS if query.source == ALL else {}
+    combined = ratings.combine_sources(sources, weights) if sources else None
+    return combined if combined is not None and combined.n_battles else None
 
 
 def _grouped_sources(query: LeaderboardQuery) -> Iterable[tuple[str, Iterable[tuple]]]:
@@ -186,11 +191,14 @@ def _source_querysets(query: LeaderboardQuery) -> Iterable[tuple[str, QuerySet]]
         yield JUDGE, _judgments(query)
     if wanted in {ALL, HUMAN} and not query.tournament:
         yield HUMAN, _votes(query)
-    if wanted != JUDGE and wanted != HUMAN and not query.tournament:
-        battles = ImportedBattle.objects.all() if wanted == ALL else ImportedBattle.objects.filter(source=wanted)
-        if query.category:
-            battles = battles.filter(prompt__category=query.category)
-        yield wanted, battles.annotate(ca=F("model_a_id"), cb=F("model_b_id"), s=F("score_a"))
+    if wanted not in {JUDGE, HUMAN} and not query.tournament:
+        # Each imported label is its own source, so that ARENA_SOURCE_WEIGHTS can weigh it.
+        labels = available_sources()[3:] if wanted == ALL else [wanted]
+        for label in labels:
+            battles = ImportedBattle.objects.filter(source=label)
+            if query.category:
+                battles = battles.filter(prompt__category=query.category)
+            yield label, battles.annotate(ca=F("model_a_id"), cb=F("model_b_id"), s=F("score_a"))
 
 
 def _judgments(query: LeaderboardQuery) -> QuerySet:

@@ -4,6 +4,7 @@ Defaults give a zero-setup arena: SQLite and a filesystem Celery broker under ``
 ``DATABASE_URL`` and ``REDIS_URL`` switch the same code to PostgreSQL and Redis.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -174,6 +175,12 @@ ARENA_STRONG_VERDICT_WEIGHT = float(env_int("ARENA_STRONG_VERDICT_WEIGHT", 3))
 # Leaderboards are recomputed at most this often after new results (debounce).
 ARENA_LEADERBOARD_DEBOUNCE_SECONDS = env_int("ARENA_LEADERBOARD_DEBOUNCE_SECONDS", 10)
 ARENA_BOOTSTRAP_ROUNDS = env_int("ARENA_BOOTSTRAP_ROUNDS", 1000)
+# How much each source counts when a leaderboard combines them (source=all), e.g. '{"human": 2}';
+# a source not named counts 1, a source with weight 0 is left out.
+ARENA_SOURCE_WEIGHTS = json.loads(env_str("ARENA_SOURCE_WEIGHTS", "{}"))
+if not isinstance(ARENA_SOURCE_WEIGHTS, dict) or not all(
+        isinstance(v, int | float) and v >= 0 for v in ARENA_SOURCE_WEIGHTS.values()):
+    raise ImproperlyConfigured('ARENA_SOURCE_WEIGHTS must be a JSON object of non-negative numbers, e.g. {"human": 2}')
 # Adaptive tournaments: rounds of this many matches (0: one per competitor), up to this many rounds.
 ARENA_ADAPTIVE_ROUND_MATCHES = env_int("ARENA_ADAPTIVE_ROUND_MATCHES", 0)
 ARENA_ADAPTIVE_ROUNDS = env_int("ARENA_ADAPTIVE_ROUNDS", 10)

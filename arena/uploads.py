@@ -200,6 +200,8 @@ class OutputRow(_Row):
 
 
 BattleWinner = Literal["model_a", "model_b", "tie", "tie (bothbad)"]
+# Leaderboard source names of the arena's own evidence; imported battles need labels of their own.
+RESERVED_SOURCES = {"all", "judge", "human"}
 WINNER_SCORE = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "tie (bothbad)": 0.5}
 
 
@@ -219,6 +221,8 @@ class BattleRow(_Row):
             raise ValueError("give exactly one of 'winner' or 'score_a' (probability that model_a is better)")
         if self.model_a == self.model_b:
             raise ValueError(f"model {self.model_a!r} cannot battle itself")
+        if self.source in RESERVED_SOURCES:
+            raise ValueError(f"source {self.source!r} is reserved for the arena's own results; pick another label")
         return self
 
     def outcome(self) -> float:

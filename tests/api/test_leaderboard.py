@@ -64,6 +64,16 @@ def test_source_filter_rates_one_label_alone(api, triangle):
     assert ratings["beta"] - ratings["alpha"] == pytest.approx(THREE_TO_ONE, abs=0.01)
 
 
+def test_source_weights_decide_how_much_each_source_counts_in_the_combined_fit(api, triangle, settings):
+    both = api.get("leaderboard", anchor="alpha").json()
+    settings.ARENA_SOURCE_WEIGHTS = {"humans-elsewhere": 0}
+    without = api.get("leaderboard", anchor="alpha").json()
+    assert both["battles"] - without["battles"] == 4
+    beta = {b["model"]: b["rating"] for b in both["models"]}["beta"]
+    # The left-out source had beta beating alpha 3-1: without it beta falls further behind.
+    assert {b["model"]: b["rating"] for b in without["models"]}["beta"] < beta
+
+
 def test_elo_method_returns_a_ranking(api, triangle):
     board = api.get("leaderboard", method="elo").json()
     assert board["method"] == "elo"
@@ -149,3 +159,15 @@ def test_leaderboard_command_prints_table_json_and_csv(api, triangle):
     assert out.getvalue().splitlines()[0].startswith("rank,rank_ub,model,rating")
     with pytest.raises(CommandError, match="unknown anchor model 'zed'"):
         call_command("leaderboard", "--anchor", "zed")
+
+
+def test_the_background_task_recomputes_stale_snapshots(api, triangle):
+    from arena.leaderboards import recompute_stale
+
+    api.get("leaderboard", anchor="beta")
+    api.get("leaderboard", method="elo")
+    api.post_rows("battles", battles("gamma", "beta", 3, 0))
+    assert LeaderboardSnapshot.objects.filter(stale=True).count() == 2
+    assert recompute_stale() == 2
+    fresh = LeaderboardSnapshot.objects.get(params__method="bt")
+    assert not fresh.stale and fresh.battles == 33 + 3

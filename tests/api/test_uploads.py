@@ -110,6 +110,8 @@ BAD_UPLOADS = [
                  ['"field": "weight"'], id="zero-weight"),
     pytest.param("battles", '[{"model_a": "m1", "model_b": "m2", "winner": "tie", "prompt_id": "zz"}]', False,
                  422, ["unknown prompt id 'zz'"], id="battle-unknown-prompt"),
+    pytest.param("battles", '[{"model_a": "m1", "model_b": "m2", "winner": "tie", "source": "judge"}]', False, 422,
+                 ["source 'judge' is reserved"], id="reserved-source"),
     pytest.param("battles", '[{"id": 7, "model_a": "a", "model_b": "b", "winner": "tie"},'
                             ' {"id": "7", "model_a": "a", "model_b": "b", "winner": "tie"}]', False, 422,
                  ["duplicate key '7'"], id="duplicate-battle-id"),
