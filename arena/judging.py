@@ -212,7 +212,7 @@ class CachedJudge:
     def __init__(self, config: JudgeConfig):
         spec = config.spec()
         self.fingerprint = spec_fingerprint(spec)
-        self.judge = build_judge(spec, score_cache=DbScoreCache(self.fingerprint))
+        self.judge = _built_judge(self.fingerprint, spec)
         # judge_both_orders reads the tie margin from here.
         self.options = getattr(self.judge, "options", None)
 
@@ -242,6 +242,19 @@ class CachedJudge:
         verdicts = self.judge_many(tasks)
         return [PairResult(task=t, forward=v, backward=None, combined=v if isinstance(v, Verdict) else None,
                            consistent=None) for t, v in zip(tasks, verdicts, strict=True)]
+
+
+_JUDGES: dict[str, object] = {}
+
+
+def _built_judge(fingerprint: str, spec: dict):
+    """One judge per configuration per worker process: a backend holds a loaded model or an HTTP
+    connection pool, both too costly to rebuild for every batch. Keyed by the whole spec, since the
+    fingerprint leaves out operational params such as timeouts."""
+    key = json.dumps(spec, sort_keys=True, default=str)
+    if key not in _JUDGES:
+        _JUDGES[key] = build_judge(spec, score_cache=DbScoreCache(fingerprint))
+    return _JUDGES[key]
 
 
 class DbScoreCache:
