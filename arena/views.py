@@ -1,10 +1,10 @@
 """Pages. Function-based, one template per page with named partials for htmx."""
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.shortcuts import render
 
 from . import leaderboards, ratings
-from .models import Competitor, JudgeConfig, Prompt, Tournament
+from .models import Competitor, JudgeConfig, JudgeEvaluation, Prompt, Tournament
 
 
 def home(request):
@@ -13,6 +13,7 @@ def home(request):
         "competitor_count": Competitor.objects.count(),
         "prompt_count": Prompt.objects.count(),
         "default_judge": JudgeConfig.objects.filter(name="default").order_by("-version").first(),
+        "evaluations": _latest_evaluations(),
         **_leaderboard_context(),
     }
     if request.htmx:
@@ -25,7 +26,17 @@ def _tournament_progress():
         total=Count("matches"),
         done=Count("matches", filter=Q(matches__status="done")),
         failed=Count("matches", filter=Q(matches__status="failed")),
+        tokens=Sum("matches__judgment__prompt_tokens"),
+        cost=Sum("matches__judgment__cost_usd"),
     )[:20]
+
+
+def _latest_evaluations() -> list[JudgeEvaluation]:
+    """The newest judge_eval run of each judge configuration."""
+    latest: dict[int, JudgeEvaluation] = {}
+    for evaluation in JudgeEvaluation.objects.select_related("judge_config")[:200]:
+        latest.setdefault(evaluation.judge_config_id, evaluation)
+    return list(latest.values())
 
 
 def _leaderboard_context() -> dict:

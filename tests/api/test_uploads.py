@@ -207,3 +207,8 @@ def test_prompts_list_filters_by_category_and_dataset(api, seeded):
 def test_openapi_schema_is_published(client):
     schema = client.get("/api/v1/openapi.json").json()
     assert {"/api/v1/prompts", "/api/v1/outputs", "/api/v1/battles", "/api/v1/competitors"} <= set(schema["paths"])
+
+
+def test_api_docs_page_needs_no_cdn(client):
+    page = client.get("/api/v1/docs").content.decode()
+    assert "swagger-ui-bundle.js" in page and "cdn.jsdelivr.net" not in page

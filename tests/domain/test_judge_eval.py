@@ -65,3 +65,10 @@ def test_the_default_judge_configuration_exists_after_migrate_and_matches_the_me
     spec = JudgeConfig.objects.get(name="default").spec()
     assert spec.pop("rubric")["criteria"]
     assert spec == DEFAULT_JUDGE_SPEC
+
+
+def test_the_dashboard_shows_the_latest_measurement_of_each_judge(pairs, client):
+    factories.fake_judge(name="longer-wins")
+    call_command("judge_eval", str(pairs), "--judge", "longer-wins", stdout=StringIO())
+    page = client.get("/").content.decode()
+    assert "longer-wins v1" in page and "1.00" in page
