@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from . import models as m
+from .tournaments import retry_failed, schedule_round
 
 
 @admin.register(m.Competitor)
@@ -71,6 +72,17 @@ class TournamentAdmin(admin.ModelAdmin):
     list_filter = ["schedule", "status", "judge_config"]
     search_fields = ["name", "description"]
     filter_horizontal = ["competitors"]
+    actions = ["schedule_matches", "retry_failed_matches"]
+
+    @admin.action(description="Schedule matches and queue them for judging")
+    def schedule_matches(self, request, queryset):
+        made = sum(schedule_round(tournament=t) for t in queryset)
+        messages.success(request, f"{made} match(es) queued.")
+
+    @admin.action(description="Re-run failed matches")
+    def retry_failed_matches(self, request, queryset):
+        made = sum(retry_failed(tournament=t) for t in queryset)
+        messages.success(request, f"{made} failed match(es) queued again.")
 
 
 @admin.register(m.Match)
