@@ -24,7 +24,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, port: int, host: str, no_worker: bool, **options):
         call_command("migrate", verbosity=0)
-        call_command("createcachetable", verbosity=0)  # the cache lives in the database without Redis
         call_command("collectstatic", interactive=False, verbosity=0)
         loaded = load_demo_data()
         tournament = ensure_demo_tournament()
