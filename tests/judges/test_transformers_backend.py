@@ -15,12 +15,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from judges.backends.transformers import (  # noqa: E402
-    TransformersBackend,
-    common_prefix_len,
-    flatten_messages,
-    group_by_prefix,
-)
+from judges.backends.prefixes import common_prefix_len, group_by_prefix  # noqa: E402
+from judges.backends.transformers import TransformersBackend, flatten_messages  # noqa: E402
 from judges.base import Completion, ConfigurationError, JudgeError, LabelScores, PairTask, Prompt  # noqa: E402
 from judges.both_orders import judge_both_orders  # noqa: E402
 from judges.defaults import DEFAULT_JUDGE_SPEC  # noqa: E402
