@@ -212,3 +212,42 @@ def test_openapi_schema_is_published(client):
 def test_api_docs_page_needs_no_cdn(client):
     page = client.get("/api/v1/docs").content.decode()
     assert "swagger-ui-bundle.js" in page and "cdn.jsdelivr.net" not in page
+
+
+def test_a_token_made_in_the_admin_is_shown_once_and_works(admin_client, admin_user, client):
+    response = admin_client.post("/admin/arena/apitoken/add/", {"user": admin_user.pk, "name": "ci"}, follow=True)
+    shown = [str(m) for m in response.context["messages"] if "shown only once" in str(m)]
+    token = shown[0].rsplit(" ", 1)[-1]
+    upload = client.post("/api/v1/prompts", data='[{"id": "adm", "prompt": "q"}]', content_type="application/json",
+                         HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert upload.status_code == 201
+
+
+def test_create_api_token_command_prints_a_working_token(client):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("create_api_token", "carol", stdout=out)
+    upload = client.post("/api/v1/prompts", data='[{"id": "cmd", "prompt": "q"}]', content_type="application/json",
+                         HTTP_AUTHORIZATION=f"Bearer {out.getvalue().strip()}")
+    assert upload.status_code == 201
+
+
+def test_import_commands_take_the_same_path_as_the_api(tmp_path, db):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('{"id": "c1", "prompt": "Hi?"}\n{"id": "c2", "turns": ["a", "b"]}\n')
+    out = StringIO()
+    call_command("import_prompts", str(prompts), stdout=out)
+    assert json.loads(out.getvalue()) == {"created": 2, "unchanged": 0}
+    bad = tmp_path / "outputs.jsonl"
+    bad.write_text('{"prompt_id": "c1", "model": "m", "output": "x"}\n{"prompt_id": "zz", "model": "m", "output": "y"}\n')
+    before = database_state()
+    with pytest.raises(CommandError, match="unknown prompt id 'zz'"):
+        call_command("import_outputs", str(bad))
+    assert database_state() == before
