@@ -246,7 +246,8 @@ def test_import_commands_take_the_same_path_as_the_api(tmp_path, db):
     call_command("import_prompts", str(prompts), stdout=out)
     assert json.loads(out.getvalue()) == {"created": 2, "unchanged": 0}
     bad = tmp_path / "outputs.jsonl"
-    bad.write_text('{"prompt_id": "c1", "model": "m", "output": "x"}\n{"prompt_id": "zz", "model": "m", "output": "y"}\n')
+    bad.write_text('{"prompt_id": "c1", "model": "m", "output": "x"}\n'
+                   '{"prompt_id": "zz", "model": "m", "output": "y"}\n')
     before = database_state()
     with pytest.raises(CommandError, match="unknown prompt id 'zz'"):
         call_command("import_outputs", str(bad))
