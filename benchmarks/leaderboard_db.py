@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
+from throwaway_db import throwaway_database
 
 
 def main() -> None:
@@ -29,20 +26,8 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     os.environ["DATABASE_URL"] = args.postgres
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "arena.settings")
-    import django
-
-    django.setup()
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with throwaway_database():
         run(args.judgments, args.models)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def run(n: int, m: int) -> None:

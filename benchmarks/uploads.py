@@ -16,60 +16,53 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from throwaway_db import throwaway_database
+
 BASELINE_ROWS = 5000
 
 
 def child(rows: int) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "arena.settings")
-    import django
+    with throwaway_database():
+        measure(rows)
 
-    django.setup()
+
+def measure(rows: int) -> None:
+    from django.contrib.auth.models import User
     from django.db import connection, transaction
     from django.test import Client
-    from django.test.utils import setup_test_environment
 
     from arena.models import ApiToken, Competitor, Output, Prompt
 
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
-        from django.contrib.auth.models import User
+    token = ApiToken.issue(user=User.objects.create(username="bench"))[1]
+    prompts = "\n".join(json.dumps({"id": f"q{i}", "prompt": f"Question {i}?"}) for i in range(1000))
+    client = Client()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    client.post("/api/v1/prompts", prompts, content_type="application/x-ndjson", **auth)
+    body = "\n".join(
+        json.dumps({"prompt_id": f"q{i % 1000}", "model": f"model-{i // 1000}",
+                    "output": f"Answer number {i}. " + "Some words of a typical answer. " * 8})
+        for i in range(rows)
+    ).encode()
+    started = time.perf_counter()
+    response = client.post("/api/v1/outputs", body, content_type="application/x-ndjson", **auth)
+    api_seconds = time.perf_counter() - started
+    assert response.status_code == 201, response.content[:500]
+    started = time.perf_counter()
+    again = client.post("/api/v1/outputs", body, content_type="application/x-ndjson", **auth)
+    repeat_seconds = time.perf_counter() - started
+    assert again.json()["unchanged"] == rows
 
-        token = ApiToken.issue(user=User.objects.create(username="bench"))[1]
-        prompts = "\n".join(json.dumps({"id": f"q{i}", "prompt": f"Question {i}?"}) for i in range(1000))
-        client = Client()
-        auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-        client.post("/api/v1/prompts", prompts, content_type="application/x-ndjson", **auth)
-        body = "\n".join(
-            json.dumps({"prompt_id": f"q{i % 1000}", "model": f"model-{i // 1000}",
-                        "output": f"Answer number {i}. " + "Some words of a typical answer. " * 8})
-            for i in range(rows)
-        ).encode()
-        started = time.perf_counter()
-        response = client.post("/api/v1/outputs", body, content_type="application/x-ndjson", **auth)
-        api_seconds = time.perf_counter() - started
-        assert response.status_code == 201, response.content[:500]
-        started = time.perf_counter()
-        again = client.post("/api/v1/outputs", body, content_type="application/x-ndjson", **auth)
-        repeat_seconds = time.perf_counter() - started
-        assert again.json()["unchanged"] == rows
-
-        prompt_ids = list(Prompt.objects.values_list("id", flat=True)[:BASELINE_ROWS])
-        competitor = Competitor.objects.create(name="baseline")
-        started = time.perf_counter()
-        with transaction.atomic():
-            for i, prompt_id in enumerate(prompt_ids):
-                Output.objects.create(competitor=competitor, prompt_id=prompt_id, turns=[f"Answer {i}"])
-        baseline_seconds = (time.perf_counter() - started) / len(prompt_ids) * rows
-        print(json.dumps({"vendor": connection.vendor, "rows": rows, "api_seconds": api_seconds,
-                          "repeat_seconds": repeat_seconds, "baseline_seconds": baseline_seconds,
-                          "body_mb": len(body) / 1e6}))
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+    prompt_ids = list(Prompt.objects.values_list("id", flat=True)[:BASELINE_ROWS])
+    competitor = Competitor.objects.create(name="baseline")
+    started = time.perf_counter()
+    with transaction.atomic():
+        for i, prompt_id in enumerate(prompt_ids):
+            Output.objects.create(competitor=competitor, prompt_id=prompt_id, turns=[f"Answer {i}"])
+    baseline_seconds = (time.perf_counter() - started) / len(prompt_ids) * rows
+    print(json.dumps({"vendor": connection.vendor, "rows": rows, "api_seconds": api_seconds,
+                      "repeat_seconds": repeat_seconds, "baseline_seconds": baseline_seconds,
+                      "body_mb": len(body) / 1e6}))
 
 
 def main() -> None:

@@ -252,3 +252,13 @@ def test_import_commands_take_the_same_path_as_the_api(tmp_path, db):
     with pytest.raises(CommandError, match="unknown prompt id 'zz'"):
         call_command("import_outputs", str(bad))
     assert database_state() == before
+
+
+def test_a_battle_with_an_id_can_be_corrected_with_replace(api):
+    first = [{"id": "b-1", "model_a": "x", "model_b": "y", "winner": "model_a"}]
+    assert api.post_rows("battles", first).status_code == 201
+    corrected = [{"id": "b-1", "model_a": "x", "model_b": "y", "winner": "model_b", "weight": 2}]
+    assert_rejected(api.post_rows("battles", corrected), 409, "battle 'b-1' already exists")
+    assert api.post_rows("battles", corrected, query="replace=true").json()["replaced"] == 1
+    battle = ImportedBattle.objects.get(external_id="b-1")
+    assert (battle.score_a, battle.weight, battle.winner) == (0.0, 2.0, "model_b")
