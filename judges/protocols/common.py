@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
 from judges.base import Backend, Completion, JudgeError, LabelScores, PairTask, Rubric, Verdict
-from judges.parsing import cut_at_separator
+from judges.parsing import cut_at_separator, label_winner
 from judges.prompts import DEFAULT_RUBRIC, Mode, Style
 
 T = TypeVar("T")
@@ -60,6 +60,28 @@ class ProtocolJudge:
 
     def count_tokens(self, text: str) -> int:
         return self.backend.count_tokens(text)
+
+    def complete_all(self, rendered: list) -> list:
+        """One generation batch for every prompt that rendered; render errors keep their slots."""
+        return call_on_ok(
+            rendered,
+            lambda ok: self.backend.complete([r.prompt for r in ok], max_tokens=self.options.max_new_tokens),
+        )
+
+    def graded_verdict(self, label: str, answer: str, completion: Completion, rendered, **more) -> Verdict:
+        """A verdict from a generated graded label, with the completion's accounting."""
+        return Verdict(
+            winner=label_winner(label),
+            label=label,
+            rationale=rationale_of(answer),
+            raw=completion.text,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            latency_s=completion.latency_s,
+            truncated=rendered.truncated,
+            cost_usd=completion.cost_usd,
+            **more,
+        )
 
     def answer_text(self, completion: Completion) -> str:
         """The part of a completion that is the judge's answer (see ``cut_at_separator``)."""

@@ -4,9 +4,9 @@ scale A>>B, A>B, A=B, B>A, B>>A), parsed from its text. No probability: ``prob_a
 from __future__ import annotations
 
 from judges.base import Completion, JudgeError, PairTask, Verdict
-from judges.parsing import label_winner, parse_graded
+from judges.parsing import parse_graded
 from judges.prompts import Rendered, render_pairwise
-from judges.protocols.common import ProtocolJudge, call_on_ok, each, rationale_of
+from judges.protocols.common import ProtocolJudge, each
 
 
 class GenerateJudge(ProtocolJudge):
@@ -14,10 +14,7 @@ class GenerateJudge(ProtocolJudge):
 
     def _judge_many(self, tasks: list[PairTask]) -> list[Verdict | JudgeError]:
         rendered = each(tasks, self.render)
-        completions = call_on_ok(
-            rendered,
-            lambda ok: self.backend.complete([r.prompt for r in ok], max_tokens=self.options.max_new_tokens),
-        )
+        completions = self.complete_all(rendered)
         return [
             item if isinstance(item, JudgeError) else self._verdict(item, r)  # type: ignore[arg-type]
             for item, r in zip(completions, rendered, strict=True)
@@ -38,14 +35,4 @@ class GenerateJudge(ProtocolJudge):
             label = parse_graded(answer)
         except JudgeError as exc:
             return exc
-        return Verdict(
-            winner=label_winner(label),
-            label=label,
-            rationale=rationale_of(answer),
-            raw=completion.text,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            latency_s=completion.latency_s,
-            truncated=rendered.truncated,
-            cost_usd=completion.cost_usd,
-        )
+        return self.graded_verdict(label, answer, completion, rendered)

@@ -21,7 +21,7 @@ from judges.parsing import (
     winner_from_prob,
 )
 from judges.prompts import PAIR_LABELS, Rendered, render_criteria, render_pairwise
-from judges.protocols.common import ProtocolJudge, call_on_ok, each, label_probability, rationale_of
+from judges.protocols.common import ProtocolJudge, call_on_ok, each, label_probability
 
 Cell = tuple[Rendered | JudgeError, LabelScores | JudgeError]
 
@@ -42,10 +42,7 @@ class PerCriterionJudge(ProtocolJudge):
 
     def _by_generation(self, tasks: list[PairTask]) -> list[Verdict | JudgeError]:
         rendered = each(tasks, self._render_joint)
-        completions = call_on_ok(
-            rendered,
-            lambda ok: self.backend.complete([r.prompt for r in ok], max_tokens=self.options.max_new_tokens),
-        )
+        completions = self.complete_all(rendered)
         return [
             item if isinstance(item, JudgeError) else self._joint_verdict(item, r, task)  # type: ignore[arg-type]
             for item, r, task in zip(completions, rendered, tasks, strict=True)
@@ -72,19 +69,8 @@ class PerCriterionJudge(ProtocolJudge):
         )
         score = _weighted_mean([LABEL_SCORES[labels[c.name]] for c in criteria], [c.weight for c in criteria])
         label = label_from_score(score)
-        return Verdict(
-            winner=label_winner(label),
-            label=label,
-            criteria=results,
-            rationale=rationale_of(answer),
-            raw=completion.text,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            latency_s=completion.latency_s,
-            truncated=rendered.truncated,
-            cost_usd=completion.cost_usd,
-            extra={"weighted_score": score},
-        )
+        return self.graded_verdict(label, answer, completion, rendered, criteria=results,
+                                   extra={"weighted_score": score})
 
     # --- via next-token probabilities -----------------------------------------------------------
 

@@ -98,10 +98,7 @@ class PointwiseJudge(ProtocolJudge):
         keys = list(items)
         rendered = each([items[k] for k in keys], self.render)
         if self.options.via == "generate":
-            answers = call_on_ok(
-                rendered,
-                lambda ok: self.backend.complete([r.prompt for r in ok], max_tokens=self.options.max_new_tokens),
-            )
+            answers = self.complete_all(rendered)
         else:
             answers = call_on_ok(
                 rendered, lambda ok: self.backend.label_logprobs([r.prompt for r in ok], list(POINTWISE_LABELS))
