@@ -3,8 +3,8 @@
 from django.db.models import Count, Q, Sum
 from django.shortcuts import render
 
-from . import leaderboards, ratings
-from .models import Competitor, JudgeConfig, JudgeEvaluation, Prompt, Tournament
+from .. import leaderboards, ratings
+from ..models import Competitor, JudgeConfig, JudgeEvaluation, Prompt, Tournament
 
 
 def home(request):
