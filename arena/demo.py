@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from . import ingest
+from .demo_vicuna80 import load_vicuna80
 from .models import Dataset
 
 DEMO_DIR = Path(__file__).parent / "demo_data" / "mt_bench"
@@ -40,6 +41,7 @@ def load_demo_data() -> dict[str, dict]:
         description="MT-bench: 80 two-turn questions in 8 categories.",
         license=(DEMO_DIR / "ATTRIBUTION.md").read_text(),
     )
+    result["vicuna80"] = load_vicuna80()
     return result
 
 

@@ -286,6 +286,7 @@ def _battle_values(row: BattleRow, state: _UploadState) -> dict:
         "score_a": row.outcome(),
         "source": row.source,
         "weight": row.weight,
+        "rationale": row.rationale,
     }
 
 

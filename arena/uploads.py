@@ -214,6 +214,7 @@ class BattleRow(_Row):
     prompt_id: IdText | None = None
     source: Annotated[str, Field(min_length=1, max_length=100)] = "imported"
     weight: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] = 1.0
+    rationale: str = ""
 
     @model_validator(mode="after")
     def _valid_battle(self) -> BattleRow:
@@ -245,7 +246,7 @@ def validate_row(schema: type[_Row], line: int, raw: Any, errors: ErrorList, max
 
 def _within_size(row: _Row, line: int, errors: ErrorList, max_chars: int) -> bool:
     ok = True
-    for name in ("prompt", "output", "turns", "reference"):
+    for name in ("prompt", "output", "turns", "reference", "rationale"):
         value = getattr(row, name, None)
         size = sum(map(len, value)) if isinstance(value, list) else len(value) if value else 0
         if size > max_chars:
