@@ -113,3 +113,24 @@ def _read(path: Path) -> list[dict]:
 
 def _jsonl(rows: list[dict]) -> io.BytesIO:
     return io.BytesIO("\n".join(json.dumps(r) for r in rows).encode())
+
+
+VICUNA80_TOURNAMENT = "Vicuna-80 (demo)"
+VICUNA80_ANCHOR = "gpt-3.5-turbo"
+
+
+def ensure_vicuna80_tournament():
+    """The default judge on the Vicuna-80 prompts (everyone against gpt-3.5-turbo), so that its
+    verdicts land on the very items the humans voted on and the judges page can compare them."""
+    from .models import Competitor, JudgeConfig, Tournament
+    from .tournaments import create_tournament
+
+    existing = Tournament.objects.filter(name=VICUNA80_TOURNAMENT).first()
+    if existing is not None:
+        return existing
+    judge = JudgeConfig.objects.filter(name="default").order_by("-version").first()
+    competitors = list(Competitor.objects.filter(output_rows__prompt__dataset__name=DATASET).distinct())
+    return create_tournament(
+        name=VICUNA80_TOURNAMENT, judge_config=judge, competitors=competitors, schedule=Tournament.Schedule.ANCHOR,
+        anchor=Competitor.objects.get(name=VICUNA80_ANCHOR), dataset=Dataset.objects.get(name=DATASET),
+    )

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", dashboard.home, name="home"),
     path("vote/", voting.vote, name="vote"),
     path("vote/voted/<str:token>/", voting.voted, name="voted"),
+    path("vote/filters/", voting.filters, name="vote_filters"),
     path("judges/", agreement.judges, name="judges"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -45,6 +45,10 @@ def voted(request: HttpRequest, token: str) -> HttpResponse:
     return _page(request, _reveal_context(ticket), _filter(request.GET))
 
 
+def filters(request: HttpRequest) -> HttpResponse:
+    return render(request, "vote_filters.html", {"filter": _filter(request.GET), **_filter_choices()})
+
+
 def _cast(request: HttpRequest) -> HttpResponse:
     battle_filter = _filter(request.POST)
     try:
@@ -65,11 +69,10 @@ def _reveal_context(ticket: BattleTicket) -> dict:
 
 def _page(request: HttpRequest, context: dict, battle_filter: voting.BattleFilter, *, status: int = 200):
     query = urlencode(battle_filter.query_params(), doseq=True)
-    context = {**context, "keys": KEYS, "filter": battle_filter, "next_url": reverse("vote") + (f"?{query}" if query
-                                                                                                  else "")}
+    context = {**context, "keys": KEYS, "filter": battle_filter, "filter_query": query,
+               "next_url": reverse("vote") + (f"?{query}" if query else "")}
     if request.htmx:
         return render(request, "vote.html#battle", context, status=status)
-    context.update(_filter_choices())
     return render(request, "vote.html", context, status=status)
 
 

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from arena.demo import ensure_demo_tournament, load_demo_data
+from arena.demo_vicuna80 import ensure_vicuna80_tournament
 from arena.models import ApiToken
 
 
@@ -27,13 +28,16 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         loaded = load_demo_data()
         tournament = ensure_demo_tournament()
+        vicuna = ensure_vicuna80_tournament()
         token = self._demo_token()
         processes = [] if no_worker else [self._worker()]
         processes.append(self._web(host, port))
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"\nThe Arena is running at {url}\n"))
         self.stdout.write(f"  demo data: {loaded}\n  tournament: {tournament.name} ({tournament.matches.count()} "
-                          f"matches, judged by {tournament.judge_config})\n  API token for user 'demo': {token}\n"
+                          f"matches, judged by {tournament.judge_config})\n  tournament: {vicuna.name} "
+                          f"({vicuna.matches.count()} matches)\n  vote: {url}vote/  judges vs humans: {url}judges/\n"
+                          "  API token for user 'demo': {token}\n"
                           f"  broker: {settings.CELERY_BROKER_URL}  database: {settings.DATABASES['default']['NAME']}\n"
                           "  Press Ctrl-C to stop.\n")
         self._wait(processes)
