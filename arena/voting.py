@@ -26,7 +26,8 @@ from .models import BattleTicket, HumanVote, LeaderboardSnapshot, Output
 
 CHOICES = {"a": HumanVote.Winner.A, "b": HumanVote.Winner.B, "tie": HumanVote.Winner.TIE,
            "bothbad": HumanVote.Winner.BOTH_BAD}
-PAIR_STATS_SECONDS = 10  # how long the per-pair vote counts behind pair choice may lag
+# How long the candidate outputs and per-pair vote counts behind pair choice may lag behind the database.
+PAIR_STATS_SECONDS = 10
 
 
 class VoteRejected(ValueError):
@@ -79,10 +80,16 @@ def issue_ticket(*, voter: Voter, battle_filter: BattleFilter, rng: random.Rando
     left, right = choose_pair(voter=voter, battle_filter=battle_filter, rng=rng)
     if rng.random() < 0.5:
         left, right = right, left
-    return BattleTicket.objects.create(
-        token=BattleTicket.new_token(), prompt_id=left.prompt_id, output_left_id=left.pk, output_right_id=right.pk,
-        session_key=voter.session_key, user_id=voter.user_id, ip=voter.ip,
-    )
+    try:
+        with transaction.atomic():
+            return BattleTicket.objects.create(
+                token=BattleTicket.new_token(), prompt_id=left.prompt_id, output_left_id=left.pk,
+                output_right_id=right.pk, session_key=voter.session_key, user_id=voter.user_id, ip=voter.ip,
+            )
+    except IntegrityError:
+        # The cached candidates named an output deleted since: forget them and choose again.
+        cache.delete(f"voting:outputs:{battle_filter.key()}")
+        return issue_ticket(voter=voter, battle_filter=battle_filter, rng=rng)
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,16 @@ def choose_pair(*, voter: Voter, battle_filter: BattleFilter, rng: random.Random
 
 
 def _outputs_by_prompt(battle_filter: BattleFilter) -> dict[int, list[Candidate]]:
+    """Candidate outputs per prompt; cached briefly, since every battle request needs them all."""
+    key = f"voting:outputs:{battle_filter.key()}"
+    found = cache.get(key)
+    if found is None:
+        found = _load_outputs(battle_filter)
+        cache.set(key, found, timeout=PAIR_STATS_SECONDS)
+    return found
+
+
+def _load_outputs(battle_filter: BattleFilter) -> dict[int, list[Candidate]]:
     rows = Output.objects.all()
     if battle_filter.dataset:
         rows = rows.filter(prompt__dataset__name=battle_filter.dataset)
@@ -132,7 +149,7 @@ def _outputs_by_prompt(battle_filter: BattleFilter) -> dict[int, list[Candidate]
     by_prompt: dict[int, list[Candidate]] = defaultdict(list)
     for pk, prompt_id, competitor_id in rows.order_by("pk").values_list("pk", "prompt_id", "competitor_id"):
         by_prompt[prompt_id].append(Candidate(pk, prompt_id, competitor_id))
-    return by_prompt
+    return dict(by_prompt)
 
 
 def _judged_by(voter: Voter) -> set[tuple[int, int, int]]:

@@ -37,13 +37,14 @@ def test_hostile_markup_in_outputs_is_neutralised():
 
 
 def test_markdown_still_renders_code_lists_tables_and_safe_links():
-    html = render_markdown("# Title\n\n- one\n- two\n\n```python\nprint('<b>')\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
-                           "[docs](https://example.com)")
+    html = render_markdown("# Title\n\n- one\n- two\n\n```python\nprint('<b>')\n```\n\n"
+                           "| a | b |\n|---|---|\n| 1 | 2 |\n\n[docs](https://example.com)")
     assert "<h1>Title</h1>" in html and "<li>one</li>" in html and "<table>" in html
     assert '<code class="language-python">' in html and "&lt;b&gt;" in html
     assert 'href="https://example.com"' in html and 'rel="noopener noreferrer nofollow"' in html
 
 
 def test_the_template_filter_renders_sanitised_markdown():
-    out = Template("{% load arena_markdown %}{{ text|markdown }}").render(Context({"text": "**hi** <script>x</script>"}))
+    template = Template("{% load arena_markdown %}{{ text|markdown }}")
+    out = template.render(Context({"text": "**hi** <script>x</script>"}))
     assert "<strong>hi</strong>" in out and "<script>" not in out

@@ -64,7 +64,8 @@ def _cast(request: HttpRequest) -> HttpResponse:
 
 def _reveal_context(ticket: BattleTicket) -> dict:
     vote = getattr(ticket, "vote", None)
-    return {"revealed": voting.reveal(ticket), "choice": vote.get_winner_display() if vote else ""}
+    labels = {voting.CHOICES[value]: label for value, label, _ in KEYS}
+    return {"revealed": voting.reveal(ticket), "choice": labels.get(vote.winner, "") if vote else ""}
 
 
 def _page(request: HttpRequest, context: dict, battle_filter: voting.BattleFilter, *, status: int = 200):

@@ -37,7 +37,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  demo data: {loaded}\n  tournament: {tournament.name} ({tournament.matches.count()} "
                           f"matches, judged by {tournament.judge_config})\n  tournament: {vicuna.name} "
                           f"({vicuna.matches.count()} matches)\n  vote: {url}vote/  judges vs humans: {url}judges/\n"
-                          "  API token for user 'demo': {token}\n"
+                          f"  API token for user 'demo': {token}\n"
                           f"  broker: {settings.CELERY_BROKER_URL}  database: {settings.DATABASES['default']['NAME']}\n"
                           "  Press Ctrl-C to stop.\n")
         self._wait(processes)
