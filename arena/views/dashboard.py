@@ -15,6 +15,7 @@ def home(request):
         "default_judge": JudgeConfig.objects.filter(name="default").order_by("-version").first(),
         "evaluations": _latest_evaluations(),
         **_leaderboard_context(),
+        "source_boards": _source_boards(),
     }
     if request.htmx:
         return render(request, "home.html#live", context)
@@ -45,3 +46,19 @@ def _leaderboard_context() -> dict:
     except (leaderboards.LeaderboardError, ratings.RatingError) as exc:
         return {"leaderboard": None, "leaderboard_problem": str(exc)}
     return {"leaderboard": board, "leaderboard_problem": ""}
+
+
+SOURCE_BOARDS = (("human", "Human votes"), ("gpt-4-review", "GPT-4 reviews"), ("judge", "Arena judges"))
+
+
+def _source_boards() -> list[dict]:
+    """One small leaderboard per kind of evidence, side by side, each saying where it comes from."""
+    boards = []
+    for source, title in SOURCE_BOARDS:
+        try:
+            board = leaderboards.get_leaderboard(leaderboards.LeaderboardQuery(source=source))
+        except (leaderboards.LeaderboardError, ratings.RatingError):
+            continue
+        if board["models"]:
+            boards.append({"source": source, "title": title, "board": board})
+    return boards

@@ -11,6 +11,11 @@ from arena.models import HumanVote, ImportedBattle, Output, Prompt
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def few_bootstrap_rounds(settings):
+    settings.ARENA_BOOTSTRAP_ROUNDS = 50  # the order of the models is what these tests read
+
+
 def test_vicuna80_loads_votes_and_reviews_in_seconds_and_twice_adds_nothing():
     started = time.perf_counter()
     first = load_vicuna80()
@@ -45,3 +50,11 @@ def test_the_human_leaderboard_fills_from_the_shipped_votes():
     board = leaderboards.get_leaderboard(leaderboards.LeaderboardQuery(source="human"))
     assert {row["model"] for row in board["models"]} == {"bard", "claude-v1", "gpt-3.5-turbo", "gpt-4", "vicuna-13b"}
     assert board["models"][0]["model"] == "gpt-4"
+
+
+def test_the_dashboard_shows_the_human_and_gpt4_leaderboards_and_names_their_sources(client):
+    load_vicuna80()
+    page = client.get("/").content.decode()
+    assert "Human votes" in page and "source <code>human</code>" in page
+    assert "GPT-4 reviews" in page and "source <code>gpt-4-review</code>" in page
+    assert "Bradley-Terry, all sources" in page
