@@ -114,7 +114,7 @@ def judge_queue_length() -> int | None:
     """Messages waiting on the judge queue, or None when the broker cannot say."""
     try:
         with judge_matches.app.connection_for_read() as conn:
-            return conn.default_channel.queue_declare(queue="judge", passive=True).message_count
+            return conn.default_channel.queue_declare(queue="judge").message_count
     except BROKER_ERRORS as exc:
         log.warning("cannot read the judge queue's length: %s", exc)
         return None
