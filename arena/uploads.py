@@ -12,6 +12,8 @@ from typing import IO, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from .ratings.cells import WINNER_SCORES
+
 READ_CHUNK = 1 << 20
 
 
@@ -202,7 +204,8 @@ class OutputRow(_Row):
 BattleWinner = Literal["model_a", "model_b", "tie", "tie (bothbad)"]
 # Leaderboard source names of the arena's own evidence; imported battles need labels of their own.
 RESERVED_SOURCES = {"all", "judge", "human"}
-WINNER_SCORE = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "tie (bothbad)": 0.5}
+WINNER_SCORE = {"model_a": WINNER_SCORES["a"], "model_b": WINNER_SCORES["b"], "tie": WINNER_SCORES["tie"],
+                "tie (bothbad)": WINNER_SCORES["tie"]}
 
 
 class BattleRow(_Row):

@@ -1,14 +1,18 @@
-"""Bulk uploads: prompts, model outputs and judged battles (JSON array or streamed JSON Lines)."""
+"""Prompts, model outputs, judged battles and competitors: bulk uploads (JSON array or streamed JSON
+Lines) and listings. One router, because an upload and its listing share a path (GET and POST
+/prompts), and django-ninja routes one path to one router."""
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import LimitOffsetPagination, paginate
 
 from .. import ingest
+from ..models import Competitor, Prompt
 from ..uploads import UploadError
 from .auth import BearerToken
 
-router = Router(tags=["uploads"])
+router = Router(tags=["data"])
 
 JSONL_TYPES = {"application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines"}
 
@@ -62,3 +66,33 @@ def upload_outputs(request: HttpRequest, replace: bool = False):
           '"score_a": P(model_a better), "prompt_id"?, "source"?, "weight"?, "id"?}.' + UPLOAD_DOC)
 def upload_battles(request: HttpRequest, replace: bool = False):
     return _upload(request, ingest.import_battles, replace)
+
+
+class CompetitorOut(Schema):
+    name: str
+    description: str
+    outputs: int
+
+
+@router.get("/competitors", response=list[CompetitorOut], summary="List competitors")
+def list_competitors(request: HttpRequest):
+    return Competitor.objects.with_output_counts()
+
+
+class PromptOut(Schema):
+    id: str = Field(alias="id_")
+    dataset: str = Field(alias="dataset_name")
+    category: str
+    turns: list[str]
+    reference: list[str] | None
+
+
+class PromptFilter(Schema):
+    dataset: str | None = None
+    category: str | None = None
+
+
+@router.get("/prompts", response=list[PromptOut], summary="List prompts")
+@paginate(LimitOffsetPagination)
+def list_prompts(request: HttpRequest, filters: Query[PromptFilter]):
+    return Prompt.objects.for_listing(dataset=filters.dataset, category=filters.category)

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand
 from arena.demo import ensure_demo_tournament, load_demo_data
 from arena.demo_vicuna80 import ensure_vicuna80_tournament
 from arena.models import ApiToken
+from arena.tasks import enqueue_pending
 
 
 class Command(BaseCommand):
@@ -28,7 +29,9 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         loaded = load_demo_data()
         tournament = ensure_demo_tournament()
+        enqueue_pending(tournament=tournament)
         vicuna = ensure_vicuna80_tournament()
+        enqueue_pending(tournament=vicuna)
         token = self._demo_token()
         processes = [] if no_worker else [self._worker()]
         processes.append(self._web(host, port))
