@@ -3,7 +3,7 @@
 from django.db.models import Count, Q, Sum
 from django.shortcuts import render
 
-from .. import leaderboards, ratings
+from .. import agreement, leaderboards, ratings
 from ..models import Competitor, JudgeConfig, JudgeEvaluation, Prompt, Tournament
 
 
@@ -16,6 +16,7 @@ def home(request):
         "evaluations": _latest_evaluations(),
         **_leaderboard_context(),
         "source_boards": _source_boards(),
+        "agreement": agreement.agreement_report(),
     }
     if request.htmx:
         return render(request, "home.html#live", context)

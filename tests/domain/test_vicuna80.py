@@ -58,3 +58,4 @@ def test_the_dashboard_shows_the_human_and_gpt4_leaderboards_and_names_their_sou
     assert "Human votes" in page and "source <code>human</code>" in page
     assert "GPT-4 reviews" in page and "source <code>gpt-4-review</code>" in page
     assert "Bradley-Terry, all sources" in page
+    assert "Agreement with the human votes (800 items" in page and "<code>gpt-4-review</code> 0.65" in page
