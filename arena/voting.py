@@ -22,7 +22,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from . import leaderboards
-from .models import BattleTicket, HumanVote, LeaderboardSnapshot, Output
+from .models import BattleTicket, Competitor, HumanVote, LeaderboardSnapshot, Output
 
 CHOICES = {"a": HumanVote.Winner.A, "b": HumanVote.Winner.B, "tie": HumanVote.Winner.TIE,
            "bothbad": HumanVote.Winner.BOTH_BAD}
@@ -178,11 +178,17 @@ def _pair_vote_counts() -> dict[tuple[int, int], int]:
 
 def _human_intervals() -> dict[int, tuple[float, float]]:
     """Competitor id -> the 95% interval of its human rating, from the stored snapshot (never a fit)."""
+    found = cache.get("voting:human-intervals")
+    if found is None:
+        found = _load_intervals()
+        cache.set("voting:human-intervals", found, timeout=PAIR_STATS_SECONDS)
+    return found
+
+
+def _load_intervals() -> dict[int, tuple[float, float]]:
     payload = human_leaderboard()
     if not payload:
         return {}
-    from .models import Competitor
-
     ids = dict(Competitor.objects.filter(name__in=[r["model"] for r in payload["models"]]).values_list("name", "pk"))
     return {ids[r["model"]]: (r["ci_low"] if r["ci_low"] is not None else float("-inf"),
                               r["ci_high"] if r["ci_high"] is not None else float("inf"))
@@ -276,16 +282,18 @@ def reveal(ticket: BattleTicket) -> dict:
     """After the vote: which model was on which side, with their current human ratings."""
     board = human_leaderboard() or {"models": []}
     rows = {r["model"]: r for r in board["models"]}
+    names = dict(Output.objects.filter(pk__in=[ticket.output_left_id, ticket.output_right_id])
+                 .values_list("pk", "competitor__name"))
     sides = {}
     for side, output_id in (("left", ticket.output_left_id), ("right", ticket.output_right_id)):
-        name = Output.objects.filter(pk=output_id).values_list("competitor__name", flat=True).get()
-        sides[side] = {"model": name, "rating": rows.get(name, {}).get("rating"),
-                       "ci_low": rows.get(name, {}).get("ci_low"), "ci_high": rows.get(name, {}).get("ci_high")}
+        row = rows.get(names[output_id], {})
+        sides[side] = {"model": names[output_id], "rating": row.get("rating"), "ci_low": row.get("ci_low"),
+                       "ci_high": row.get("ci_high")}
     return sides
 
 
 def battle_outputs(ticket: BattleTicket) -> tuple[Output, Output]:
+    """The two outputs, each with its prompt's turns (one query)."""
     outputs = {o.pk: o for o in Output.objects.filter(pk__in=[ticket.output_left_id, ticket.output_right_id])
-               .only("pk", "turns", "prompt_id")}
+               .select_related("prompt").only("pk", "turns", "prompt__turns")}
     return outputs[ticket.output_left_id], outputs[ticket.output_right_id]
-

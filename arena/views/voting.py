@@ -32,8 +32,7 @@ def vote(request: HttpRequest) -> HttpResponse:
     except voting.VoteRejected as exc:
         return _page(request, {"problem": str(exc)}, battle_filter, status=exc.status)
     left, right = voting.battle_outputs(ticket)
-    prompt = Prompt.objects.only("turns").get(pk=ticket.prompt_id)
-    context = {"ticket": ticket, "turns": _conversation(prompt.turns, left.turns, right.turns)}
+    context = {"ticket": ticket, "turns": _conversation(left.prompt.turns, left.turns, right.turns)}
     return _page(request, context, battle_filter)
 
 
