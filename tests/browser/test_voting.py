@@ -83,7 +83,7 @@ def test_mouse_and_keyboard_votes_reveal_the_names_only_after_the_vote(live_serv
     revealed = page.locator(".reveal").inner_text()
     assert all(name in revealed for name in MODELS)
     screenshots(page, "vote-revealed")
-    page.get_by_role("link", name="Next battle").click()
+    page.keyboard.press("Enter")  # the shortcut shown beside "Next battle"
     page.get_by_role("button", name="Both are bad", exact=True).wait_for()
     assert page.evaluate("window.stillHere") is True
     page.wait_for_timeout(1100)
