@@ -5,6 +5,26 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+# The default judge chosen by agreement with the shipped Vicuna-80 human votes (judges/defaults.py):
+# pairwise logprob on completion-style prompts. Frozen here, as migrations are history.
+DEFAULT_JUDGE = {"backend": "transformers", "model": "default", "protocol": "logprob", "prompt_style": "completion",
+                 "options": {"max_output_tokens": 400},
+                 "params": {"device": "auto", "dtype": "auto", "batch_size": 8, "prefix_reuse": True}}
+
+
+def measured_default_judge(apps, schema_editor):
+    """Change the default judge in place while nothing used it; once used it is immutable, so add a version."""
+    JudgeConfig = apps.get_model("arena", "JudgeConfig")
+    latest = JudgeConfig.objects.filter(name="default").order_by("-version").first()
+    if latest is None or all(getattr(latest, k) == v for k, v in DEFAULT_JUDGE.items()):
+        return
+    notes = "Gemma 3 270M base, local CPU, pairwise logprob: the protocol that agreed best with human votes."
+    if latest.judgments.exists() or latest.tournaments.exists():
+        JudgeConfig.objects.create(name="default", version=latest.version + 1, rubric=latest.rubric,
+                                   both_orders=True, notes=notes, **DEFAULT_JUDGE)
+    else:
+        JudgeConfig.objects.filter(pk=latest.pk).update(notes=notes, **DEFAULT_JUDGE)
+
 
 class Migration(migrations.Migration):
 
@@ -62,4 +82,5 @@ class Migration(migrations.Migration):
             model_name='battleticket',
             constraint=models.CheckConstraint(condition=models.Q(('output_left', models.F('output_right')), _negated=True), name='ticket_two_outputs'),
         ),
+        migrations.RunPython(measured_default_judge, migrations.RunPython.noop),
     ]

@@ -271,8 +271,8 @@ def test_the_default_spec_builds_through_the_registry_and_judges(judge_backend):
     assert isinstance(judge.backend, TransformersBackend)
     assert judge.backend.model is judge_backend.model  # the process-wide model cache, not a reload
     [result] = judge_both_orders(judge, [one_pair()])
-    assert result.combined is not None
-    assert result.consistent  # pointwise scores each output alone: no position to prefer
+    assert result.combined is not None and 0.0 <= result.combined.prob_a <= 1.0
+    assert result.forward.prob_a is not None and result.backward.prob_a is not None  # both orders asked
 
 
 @pytest.mark.slow
