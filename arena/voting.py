@@ -231,7 +231,7 @@ def record_vote(*, token: str, choice: str, voter: Voter) -> VoteOutcome:
     if now - ticket.issued_at < timedelta(seconds=settings.ARENA_VOTE_MIN_SECONDS):
         raise VoteRejected(f"too fast: read both answers first (at least {settings.ARENA_VOTE_MIN_SECONDS:g} s "
                            "between showing a battle and voting)", status=429)
-    _check_rate(voter)
+    _take_rate(voter)
     try:
         with transaction.atomic():
             # The conditional update claims the ticket: of two racing votes only one changes a row.
@@ -244,7 +244,6 @@ def record_vote(*, token: str, choice: str, voter: Voter) -> VoteOutcome:
             leaderboards.mark_stale()
     except IntegrityError:
         raise VoteRejected("this battle already has its vote; a ticket takes one vote", status=409) from None
-    _count_rate(voter)
     ticket.used_at = now
     return VoteOutcome(vote=vote, ticket=ticket)
 
@@ -263,19 +262,23 @@ def _rate_keys(voter: Voter) -> list[tuple[str, int]]:
     return keys
 
 
-def _check_rate(voter: Voter) -> None:
+def _take_rate(voter: Voter) -> None:
+    """Count this vote against the voter's per-minute limits, refusing it past either one.
+
+    Counting first (an atomic INCR) and comparing after means two racing votes cannot both slip
+    under the limit; an attempt refused here still counts, so hammering does not reset the window.
+    """
     for key, limit in _rate_keys(voter):
-        if (cache.get(key) or 0) >= limit:
-            raise VoteRejected(f"too many votes in a minute (limit {limit}); wait a little", status=429)
-
-
-def _count_rate(voter: Voter) -> None:
-    for key, _ in _rate_keys(voter):
-        if not cache.add(key, 1, timeout=120):
+        if cache.add(key, 1, timeout=120):
+            count = 1
+        else:
             try:
-                cache.incr(key)
-            except ValueError:
+                count = cache.incr(key)
+            except ValueError:  # expired between add and incr
                 cache.set(key, 1, timeout=120)
+                count = 1
+        if count > limit:
+            raise VoteRejected(f"too many votes in a minute (limit {limit}); wait a little", status=429)
 
 
 def reveal(ticket: BattleTicket) -> dict:
