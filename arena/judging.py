@@ -30,7 +30,7 @@ from judges.cache import CachedJudge, ScoreCache, verdict_to_dict
 from judges.prompts import rubric_from_dict
 from judges.registry import build_judge, spec_fingerprint
 
-from .models import JudgeCacheEntry, JudgeConfig, Judgment, Match
+from .models import JudgeCacheEntry, JudgeConfig, Judgment, Match, Tournament
 from .ratings import verdict_outcome
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,11 @@ def claim_matches(match_ids: list[int]) -> list[int]:
     claimed = []
     now = timezone.now()
     claimable = Q(status=Match.Status.PENDING) | Q(status=Match.Status.RUNNING, claimed_at__lt=now - lease())
+    # Only running tournaments' matches: a paused, cancelled or over-budget one gets no new claims
+    # (matches already claimed finish), and its queued messages simply find nothing to do.
+    live = Q(tournament__status=Tournament.Status.RUNNING)
     for match_id in match_ids:
-        changed = Match.objects.filter(claimable, pk=match_id).update(
+        changed = Match.objects.filter(claimable, live, pk=match_id).update(
             status=Match.Status.RUNNING, claimed_at=now, attempts=F("attempts") + 1
         )
         if changed == 1:
@@ -180,7 +183,7 @@ def record_judgment(*, match: Match, judge_config: JudgeConfig, result: PairResu
                 forward=verdict_to_dict(result.forward), backward=verdict_to_dict(result.backward),
                 prompt_tokens=sum(v.prompt_tokens for v in paid),
                 completion_tokens=sum(v.completion_tokens for v in paid),
-                cost_usd=sum(v.cost_usd for v in paid), latency_s=sum(v.latency_s for v in paid),
+                cost_usd=sum(v.cost_usd for v in paid), judge_calls=len(paid), latency_s=sum(v.latency_s for v in paid),
                 truncated=any(v.truncated for v in verdicts),
             )
             Match.objects.filter(pk=match.pk).update(status=Match.Status.DONE, last_error="")
