@@ -328,8 +328,9 @@ def rejudge(*, tournament: Tournament, judge_config: JudgeConfig, name: str = ""
         )
         copy.competitors.set(tournament.competitors.all())
         Match.objects.bulk_create([
-            Match(tournament=copy, prompt_id=m.prompt_id, round=m.round, bracket=m.bracket, competitor_a_id=m.competitor_a_id,
-                  competitor_b_id=m.competitor_b_id, output_a_id=m.output_a_id, output_b_id=m.output_b_id)
+            Match(tournament=copy, prompt_id=m.prompt_id, round=m.round, bracket=m.bracket,
+                  competitor_a_id=m.competitor_a_id, competitor_b_id=m.competitor_b_id,
+                  output_a_id=m.output_a_id, output_b_id=m.output_b_id)
             for m in tournament.matches.all()
         ])
     return copy

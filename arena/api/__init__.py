@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import NinjaAPI
 
 from ..uploads import UploadError
-from . import leaderboard, uploads
+from . import leaderboard, tournaments, uploads
 
 api = NinjaAPI(
     title="The Arena API",
@@ -24,3 +24,4 @@ def upload_error(request: HttpRequest, exc: UploadError):
 
 api.add_router("", uploads.router)
 api.add_router("", leaderboard.router)
+api.add_router("", tournaments.router)
