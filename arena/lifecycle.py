@@ -246,3 +246,11 @@ def _budget(value: dict | None) -> dict:
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | float) or limit <= 0):
             raise TournamentError(f"budget {cap} must be a positive number, got {limit!r}")
     return {cap: limit for cap, limit in value.items() if limit is not None}
+
+
+def preview(**request) -> estimates.Estimate:
+    """The estimate of a tournament request, validated like ``open_tournament`` but leaving nothing."""
+    with transaction.atomic():
+        _, estimate = open_tournament(**{**request, "start": False})
+        transaction.set_rollback(True)
+    return estimate
