@@ -44,7 +44,7 @@ class TournamentForm(forms.Form):
     budget_usd = forms.FloatField(required=False, min_value=0.0001, label="Budget: USD")
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, label_suffix="", **kwargs)
         names = list(Competitor.objects.values_list("name", flat=True))
         self.fields["models"].choices = [(n, n) for n in names]
         self.fields["anchor"].choices = [("", "suggested")] + [(n, n) for n in names]
@@ -167,10 +167,25 @@ def match_detail(request, match_id: int):
     return render(request, "tournaments/match.html", {
         "match": match, "judgment": judgment, "prompt": match.prompt,
         "turns": _turns(match.prompt, match.output_a.turns, match.output_b.turns),
-        "verdicts": [("Output A shown first", judgment.forward), ("Output B shown first", judgment.backward)]
-        if judgment else [],
+        "verdicts": _verdicts(match, judgment) if judgment else [],
         "votes": [{"winner": _vote_winner(v, match), "created_at": v.created_at} for v in votes],
     })
+
+
+def _verdicts(match: Match, judgment) -> list[dict]:
+    """Each order's verdict with its slots named: the backward verdict is stored in its own
+    presentation order, so its "a" is the match's B."""
+    a, b = match.competitor_a.name, match.competitor_b.name
+    shown = [("Output A shown first", judgment.forward, a, b), ("Output B shown first", judgment.backward, b, a)]
+    views = []
+    for title, verdict, first, second in shown:
+        if not verdict:
+            continue
+        names = {"a": first, "b": second, "tie": "tie"}
+        criteria = [{**c, "winner": names.get(c["winner"], c["winner"])} for c in verdict.get("criteria", [])]
+        views.append({"title": title, "first": first, "v": verdict, "criteria": criteria,
+                      "winner": names.get(verdict.get("winner"), verdict.get("winner"))})
+    return views
 
 
 def _turns(prompt: Prompt, a: list[str], b: list[str]) -> list[dict]:
