@@ -12,10 +12,10 @@ import statistics
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
-from django.db.models import Avg, Sum
+from django.db.models import Sum
 
 from judges.cache import task_key
-from judges.registry import spec_fingerprint
+from judges.registry import JudgeOptions, spec_fingerprint
 
 from . import judging, leaderboards, ratings, tournaments
 from .models import Competitor, JudgeConfig, Judgment, Match, Output, Prompt, Tournament
@@ -53,23 +53,23 @@ def estimate(*, tournament: Tournament) -> Estimate:
     outputs = tournaments.outputs_by_prompt(tournament)
     exact = _exact_pairs(tournament, outputs)
     matches = len(exact) if exact is not None else _counted_matches(tournament, outputs)
-    tokens_per_match = _tokens_per_match(outputs)
+    text, answer = _prompt_and_answer_tokens(outputs, config)
     orders = 2 if config.both_orders else 1
-    per_order = len(config.rubric.criteria) if config.protocol == JudgeConfig.Protocol.PER_CRITERION else 1
     hits = _cache_hits(config, exact) if exact else 0
     if config.protocol == JudgeConfig.Protocol.POINTWISE:
-        calls = sum(len(by_competitor) for by_competitor in outputs.values())
+        # Each output is scored once and its score reused in all its matches (the score cache).
+        calls = sum(len(by_competitor) for by_competitor in outputs.values()) if matches - hits // orders > 0 else 0
+        prompt_tokens = round(calls * (text + answer + TEMPLATE_TOKENS))
     else:
+        per_order = len(config.rubric.criteria) if config.protocol == JudgeConfig.Protocol.PER_CRITERION else 1
         calls = max(0, matches * orders - hits) * per_order
-    paid_share = calls / max(1, matches * orders * per_order)
-    prompt_tokens = round(matches * orders * tokens_per_match * paid_share)
+        prompt_tokens = round(calls * (text + 2 * answer + TEMPLATE_TOKENS))
     completion_tokens = calls * _completion_tokens_per_call(config)
-    seconds, basis = _seconds_per_match(config)
+    seconds, basis = _seconds_per_call(config)
     return Estimate(
         matches=matches, judge_calls=calls, tokens=prompt_tokens + completion_tokens,
         usd=round(_usd(config, prompt_tokens, completion_tokens), 6),
-        seconds=round(seconds * matches * paid_share, 1) if seconds is not None else None,
-        cache_hits=hits, seconds_basis=basis,
+        seconds=round(seconds * calls, 1) if seconds is not None else None, cache_hits=hits, seconds_basis=basis,
     )
 
 
@@ -91,22 +91,24 @@ def _counted_matches(tournament: Tournament, outputs: dict) -> int:
     return min(settings.ARENA_ADAPTIVE_ROUNDS * per_round, sum(n * (n - 1) // 2 for n in sizes))
 
 
-def _tokens_per_match(outputs: dict) -> float:
-    """Prompt tokens of one judge call: the prompt, its reference, two outputs and the template."""
+def _prompt_and_answer_tokens(outputs: dict, config: JudgeConfig) -> tuple[float, float]:
+    """Mean tokens of a prompt (with its reference) and of one answer as the judge sees it (cut to
+    the judge's ``max_output_tokens``)."""
     if not outputs:
-        return 0.0
+        return 0.0, 0.0
+    cap = config.options.get("max_output_tokens", JudgeOptions.max_output_tokens) or float("inf")
     prompts = {p.pk: p for p in Prompt.objects.filter(pk__in=list(outputs)).only("turns", "reference")}
     rows = Output.objects.filter(pk__in=[o for by_c in outputs.values() for o in by_c.values()])
     # An uploaded token count where there is one, else the character rule of thumb.
-    lengths = {pk: tokens or chars / CHARS_PER_TOKEN
+    lengths = {pk: min(cap, tokens or chars / CHARS_PER_TOKEN)
                for pk, tokens, chars in rows.values_list("pk", "token_count", "char_count")}
-    per_prompt = []
+    texts, answers = [], []
     for prompt_id, by_competitor in outputs.items():
         prompt = prompts[prompt_id]
-        text = sum(len(t) for t in prompt.turns) + sum(len(t) for t in (prompt.reference or []))
-        mean_output = statistics.fmean(lengths[o] for o in by_competitor.values())
-        per_prompt.append(text / CHARS_PER_TOKEN + 2 * mean_output + TEMPLATE_TOKENS)
-    return statistics.fmean(per_prompt)
+        chars = sum(len(t) for t in prompt.turns) + sum(len(t) for t in (prompt.reference or []))
+        texts.append(chars / CHARS_PER_TOKEN)
+        answers += [lengths[o] for o in by_competitor.values()]
+    return statistics.fmean(texts), statistics.fmean(answers)
 
 
 def _completion_tokens_per_call(config: JudgeConfig) -> int:
@@ -145,14 +147,16 @@ def _unsaved_matches(pairs: list[tuple[int, int, int]]) -> list[Match]:
     return [Match(prompt=prompts[p], output_a=outputs[(p, a)], output_b=outputs[(p, b)]) for p, a, b in pairs]
 
 
-def _seconds_per_match(config: JudgeConfig) -> tuple[float | None, str]:
+def _seconds_per_call(config: JudgeConfig) -> tuple[float | None, str]:
     recent = Judgment.objects.filter(judge_config=config, judge_calls__gt=0).order_by("-pk")[:RECENT_JUDGMENTS]
-    measured = Judgment.objects.filter(pk__in=recent.values("pk")).aggregate(latency=Avg("latency_s"))["latency"]
-    if measured is not None:
-        return measured, f"mean latency of its last {RECENT_JUDGMENTS} judgments"
+    measured = Judgment.objects.filter(pk__in=recent.values("pk")).aggregate(
+        latency=Sum("latency_s"), calls=Sum("judge_calls"))
+    if measured["calls"]:
+        return measured["latency"] / measured["calls"], f"its last {RECENT_JUDGMENTS} judgments' latency per call"
     evaluation = config.evaluations.first()
     if evaluation and evaluation.metrics.get("n") and evaluation.metrics.get("seconds"):
-        return evaluation.metrics["seconds"] / evaluation.metrics["n"], "its latest judge_eval run"
+        # judge_eval judges every labelled pair in both orders.
+        return evaluation.metrics["seconds"] / (2 * evaluation.metrics["n"]), "its latest judge_eval run"
     return None, "no measurement yet: run judge_eval or a small tournament"
 
 

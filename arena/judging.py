@@ -183,7 +183,8 @@ def record_judgment(*, match: Match, judge_config: JudgeConfig, result: PairResu
                 forward=verdict_to_dict(result.forward), backward=verdict_to_dict(result.backward),
                 prompt_tokens=sum(v.prompt_tokens for v in paid),
                 completion_tokens=sum(v.completion_tokens for v in paid),
-                cost_usd=sum(v.cost_usd for v in paid), judge_calls=len(paid), latency_s=sum(v.latency_s for v in paid),
+                cost_usd=sum(v.cost_usd for v in paid), judge_calls=sum(model_calls(v, judge_config) for v in paid),
+                latency_s=sum(v.latency_s for v in paid),
                 truncated=any(v.truncated for v in verdicts),
             )
             Match.objects.filter(pk=match.pk).update(status=Match.Status.DONE, last_error="")
@@ -192,6 +193,16 @@ def record_judgment(*, match: Match, judge_config: JudgeConfig, result: PairResu
         Match.objects.filter(pk=match.pk).update(status=Match.Status.DONE)
         return None
     return judgment
+
+
+def model_calls(verdict: Verdict, config: JudgeConfig) -> int:
+    """Model invocations behind one verdict: a pointwise verdict reports the scores it computed
+    (scores cached from earlier matches are free); a per-criterion verdict asks once per criterion."""
+    if "scores_computed" in verdict.extra:
+        return int(verdict.extra["scores_computed"])
+    if config.protocol == JudgeConfig.Protocol.PER_CRITERION:
+        return max(1, len(verdict.criteria))
+    return 1
 
 
 # --- the judge of a configuration, with its caches in the database ----------------------------------
