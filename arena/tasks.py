@@ -18,7 +18,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError
+from kombu.exceptions import ChannelError, OperationalError
 
 from . import judging, leaderboards, tournaments
 from .models import Match, Tournament
@@ -115,6 +115,10 @@ def judge_queue_length() -> int | None:
     try:
         with judge_matches.app.connection_for_read() as conn:
             return conn.default_channel.queue_declare(queue="judge", passive=True).message_count
+    except ChannelError:
+        # No such queue: nothing was ever published since the broker started (a Redis restarted
+        # without persistence forgets the queue with its messages), so nothing is waiting.
+        return 0
     except BROKER_ERRORS as exc:
         log.warning("cannot read the judge queue's length: %s", exc)
         return None
