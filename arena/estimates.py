@@ -54,16 +54,17 @@ def estimate(*, tournament: Tournament) -> Estimate:
     exact = _exact_pairs(tournament, outputs)
     matches = len(exact) if exact is not None else _counted_matches(tournament, outputs)
     text, answer = _prompt_and_answer_tokens(outputs, config)
+    template = _template_tokens(config)
     orders = 2 if config.both_orders else 1
     hits = _cache_hits(config, exact) if exact else 0
     if config.protocol == JudgeConfig.Protocol.POINTWISE:
         # Each output is scored once and its score reused in all its matches (the score cache).
         calls = sum(len(by_competitor) for by_competitor in outputs.values()) if matches - hits // orders > 0 else 0
-        prompt_tokens = round(calls * (text + answer + TEMPLATE_TOKENS))
+        prompt_tokens = round(calls * (text + answer + template))
     else:
         per_order = len(config.rubric.criteria) if config.protocol == JudgeConfig.Protocol.PER_CRITERION else 1
         calls = max(0, matches * orders - hits) * per_order
-        prompt_tokens = round(calls * (text + 2 * answer + TEMPLATE_TOKENS))
+        prompt_tokens = round(calls * (text + 2 * answer + template))
     completion_tokens = calls * _completion_tokens_per_call(config)
     seconds, basis = _seconds_per_call(config)
     return Estimate(
@@ -109,6 +110,27 @@ def _prompt_and_answer_tokens(outputs: dict, config: JudgeConfig) -> tuple[float
         texts.append(chars / CHARS_PER_TOKEN)
         answers += [lengths[o] for o in by_competitor.values()]
     return statistics.fmean(texts), statistics.fmean(answers)
+
+
+def _template_tokens(config: JudgeConfig) -> float:
+    """Tokens the judge's template adds to each call (instructions, rubric, worked examples): what its
+    recent judgments were billed beyond the text they judged, else a first guess."""
+    recent = list(Judgment.objects.filter(judge_config=config, judge_calls__gt=0).order_by("-pk")
+                  .select_related("match__prompt", "match__output_a", "match__output_b")[:RECENT_JUDGMENTS])
+    if not recent:
+        return TEMPLATE_TOKENS
+    pointwise = config.protocol == JudgeConfig.Protocol.POINTWISE
+    billed = content = calls = 0.0
+    for judgment in recent:
+        match = judgment.match
+        text = (sum(len(t) for t in match.prompt.turns) + sum(len(t) for t in match.prompt.reference or [])) \
+            / CHARS_PER_TOKEN
+        answers = [o.token_count or o.char_count / CHARS_PER_TOKEN for o in (match.output_a, match.output_b)]
+        per_call = text + (sum(answers) / 2 if pointwise else sum(answers))
+        billed += judgment.prompt_tokens
+        content += judgment.judge_calls * per_call
+        calls += judgment.judge_calls
+    return max(0.0, (billed - content) / calls)
 
 
 def _completion_tokens_per_call(config: JudgeConfig) -> int:

@@ -132,6 +132,27 @@ def cancel(*, tournament: Tournament) -> int:
         return tournament.matches.pending().update(status=Match.Status.CANCELLED)
 
 
+def add_models(*, tournament: Tournament, models: Sequence[str]) -> int:
+    """More models in a tournament: each must be known and have outputs on its prompts; only the
+    matches they need are made. Returns how many."""
+    if _status(tournament) == Tournament.Status.CANCELLED:
+        raise Conflict(f"tournament {tournament.name!r} is cancelled")
+    names = [n for n in dict.fromkeys(models) if n]
+    if not names:
+        raise TournamentError("name at least one model to add")
+    known = set(tournament.competitors.values_list("name", flat=True))
+    already = [n for n in names if n in known]
+    if already:
+        raise TournamentError(f"already in the tournament: {', '.join(already)}")
+    found = {c.name: c for c in Competitor.objects.filter(name__in=names)}
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise TournamentError(f"unknown model(s): {', '.join(missing)}")
+    prompt_ids = list(tournaments.outputs_by_prompt(tournament))
+    _check_outputs(list(found.values()), prompt_ids)
+    return tournaments.add_competitors(tournament=tournament, competitors=list(found.values()))
+
+
 def retry_failed(*, tournament: Tournament) -> int:
     if _status(tournament) == Tournament.Status.CANCELLED:
         raise Conflict(f"tournament {tournament.name!r} is cancelled")

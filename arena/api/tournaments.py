@@ -136,6 +136,24 @@ def get_tournament(request: HttpRequest, tournament_id: int):
     return progress.tournament_summary(get_object_or_404(Tournament, pk=tournament_id))
 
 
+# Declared before the generic action route, which would otherwise take "models" as an action.
+class ModelsIn(Schema):
+    models: list[str] = Field(description="models to add; only the matches they need are scheduled")
+
+
+@router.post("/tournaments/{tournament_id}/models", auth=BearerToken(), response={200: TournamentOut, **ERRORS},
+             summary="Add models to a tournament (finished ones too)")
+def add_models(request: HttpRequest, tournament_id: int, body: ModelsIn):
+    tournament = get_object_or_404(Tournament, pk=tournament_id)
+    try:
+        lifecycle.add_models(tournament=tournament, models=body.models)
+    except TournamentError as exc:
+        _refuse(exc)
+    tasks.enqueue_pending(tournament=tournament)
+    tournament.refresh_from_db()
+    return progress.tournament_summary(tournament)
+
+
 class ResumeIn(Schema):
     budget: BudgetIn | None = None
 

@@ -3,6 +3,18 @@
 from django.db import migrations, models
 
 
+def count_judge_calls(apps, schema_editor):
+    """Judgments made before judge_calls existed: count the verdicts they paid for (not cache hits);
+    a pointwise verdict says how many scores it computed."""
+    Judgment = apps.get_model("arena", "Judgment")
+    for judgment in Judgment.objects.only("forward", "backward").iterator():
+        calls = 0
+        for verdict in (judgment.forward, judgment.backward):
+            if verdict and "error" not in verdict and not (verdict.get("extra") or {}).get("cached"):
+                calls += int((verdict.get("extra") or {}).get("scores_computed", 1))
+        Judgment.objects.filter(pk=judgment.pk).update(judge_calls=calls)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -53,4 +65,5 @@ class Migration(migrations.Migration):
             model_name='match',
             constraint=models.UniqueConstraint(fields=('tournament', 'prompt', 'competitor_a', 'competitor_b', 'round', 'bracket'), name='one_match_per_slot'),
         ),
+        migrations.RunPython(count_judge_calls, migrations.RunPython.noop),
     ]

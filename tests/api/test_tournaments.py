@@ -180,3 +180,15 @@ def test_judges_are_listed_and_created_with_the_same_validation_as_the_command(a
     missing = post(api, "judges", {"name": "x", "backend": "fake", "model": "m", "rubric": "nope"})
     assert missing.status_code == 400 and "no rubric named 'nope'" in missing.json()["detail"]
     assert JudgeConfig.objects.filter(name="x").count() == 0
+
+
+def test_a_model_added_to_a_finished_tournament_plays_only_the_matches_it_needs(api, arena_data):
+    body = post(api, "tournaments", request(models=["small", "medium", "large"])).json()
+    judge_everything(body["id"])
+    assert api.get(f"tournaments/{body['id']}").json()["progress"]["total"] == 9
+    refused = post(api, f"tournaments/{body['id']}/models", {"models": ["small"]})
+    assert refused.status_code == 400 and "already in the tournament: small" in refused.json()["detail"]
+    shown = post(api, f"tournaments/{body['id']}/models", {"models": ["huge"]}).json()
+    assert shown["status"] == "running" and shown["progress"]["pending"] == 3 * 3
+    judge_everything(body["id"])
+    assert api.get(f"tournaments/{body['id']}").json()["status"] == "finished"

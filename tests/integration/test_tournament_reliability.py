@@ -9,10 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from arena import lifecycle, tasks
-from arena.models import Judgment, Match, Tournament
+from arena.models import Judgment, Tournament
 from arena.tournaments import create_tournament
 from tests import factories
 from tests.integration.test_worker import Worker, judged_once_each, wait_for
