@@ -97,19 +97,24 @@ def _prompt_and_answer_tokens(outputs: dict, config: JudgeConfig) -> tuple[float
     the judge's ``max_output_tokens``)."""
     if not outputs:
         return 0.0, 0.0
-    cap = config.options.get("max_output_tokens", JudgeOptions.max_output_tokens) or float("inf")
     prompts = {p.pk: p for p in Prompt.objects.filter(pk__in=list(outputs)).only("turns", "reference")}
-    rows = Output.objects.filter(pk__in=[o for by_c in outputs.values() for o in by_c.values()])
-    # An uploaded token count where there is one, else the character rule of thumb.
-    lengths = {pk: min(cap, tokens or chars / CHARS_PER_TOKEN)
-               for pk, tokens, chars in rows.values_list("pk", "token_count", "char_count")}
-    texts, answers = [], []
-    for prompt_id, by_competitor in outputs.items():
-        prompt = prompts[prompt_id]
-        chars = sum(len(t) for t in prompt.turns) + sum(len(t) for t in (prompt.reference or []))
-        texts.append(chars / CHARS_PER_TOKEN)
-        answers += [lengths[o] for o in by_competitor.values()]
+    rows = {o.pk: o for o in Output.objects.filter(pk__in=[o for by_c in outputs.values() for o in by_c.values()])
+            .only("token_count", "char_count")}
+    texts = [_prompt_tokens(prompts[p]) for p in outputs]
+    answers = [_answer_tokens(rows[o], config) for by_c in outputs.values() for o in by_c.values()]
     return statistics.fmean(texts), statistics.fmean(answers)
+
+
+def _prompt_tokens(prompt: Prompt) -> float:
+    chars = sum(len(t) for t in prompt.turns) + sum(len(t) for t in (prompt.reference or []))
+    return chars / CHARS_PER_TOKEN
+
+
+def _answer_tokens(output: Output, config: JudgeConfig) -> float:
+    """An uploaded token count where there is one, else the character rule of thumb; cut to the
+    judge's ``max_output_tokens`` as the judge cuts it."""
+    cap = config.options.get("max_output_tokens", JudgeOptions.max_output_tokens) or float("inf")
+    return min(cap, output.token_count or output.char_count / CHARS_PER_TOKEN)
 
 
 def _template_tokens(config: JudgeConfig) -> float:
@@ -123,10 +128,8 @@ def _template_tokens(config: JudgeConfig) -> float:
     billed = content = calls = 0.0
     for judgment in recent:
         match = judgment.match
-        text = (sum(len(t) for t in match.prompt.turns) + sum(len(t) for t in match.prompt.reference or [])) \
-            / CHARS_PER_TOKEN
-        answers = [o.token_count or o.char_count / CHARS_PER_TOKEN for o in (match.output_a, match.output_b)]
-        per_call = text + (sum(answers) / 2 if pointwise else sum(answers))
+        answers = [_answer_tokens(o, config) for o in (match.output_a, match.output_b)]
+        per_call = _prompt_tokens(match.prompt) + (sum(answers) / 2 if pointwise else sum(answers))
         billed += judgment.prompt_tokens
         content += judgment.judge_calls * per_call
         calls += judgment.judge_calls
@@ -170,11 +173,11 @@ def _unsaved_matches(pairs: list[tuple[int, int, int]]) -> list[Match]:
 
 
 def _seconds_per_call(config: JudgeConfig) -> tuple[float | None, str]:
-    recent = Judgment.objects.filter(judge_config=config, judge_calls__gt=0).order_by("-pk")[:RECENT_JUDGMENTS]
-    measured = Judgment.objects.filter(pk__in=recent.values("pk")).aggregate(
-        latency=Sum("latency_s"), calls=Sum("judge_calls"))
-    if measured["calls"]:
-        return measured["latency"] / measured["calls"], f"its last {RECENT_JUDGMENTS} judgments' latency per call"
+    recent = Judgment.objects.filter(judge_config=config, judge_calls__gt=0).order_by("-pk")
+    per_call = [latency / calls for latency, calls in recent.values_list("latency_s", "judge_calls")[:RECENT_JUDGMENTS]]
+    if per_call:
+        # The median, since a worker's first call also loads the model.
+        return statistics.median(per_call), f"median latency per call of its last {len(per_call)} judgments"
     evaluation = config.evaluations.first()
     if evaluation and evaluation.metrics.get("n") and evaluation.metrics.get("seconds"):
         # judge_eval judges every labelled pair in both orders.
