@@ -13,7 +13,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .limits import INT_MAX, MAX_JSON_DEPTH, column_chars, json_problems
 from .models import Competitor, Dataset, ImportedBattle, Prompt
@@ -188,11 +197,11 @@ def _turns(value: Any) -> Any:
 
 def _chars(model, field_name: str, *, min_length: int = 1) -> Any:
     """A length constraint taken from the column that stores the value."""
-    return Field(min_length=min_length, max_length=column_chars(model, field_name))
+    return StringConstraints(min_length=min_length, max_length=column_chars(model, field_name))
 
 
-PromptId = Annotated[str, BeforeValidator(_id_text), _chars(Prompt, "external_id")]
-BattleId = Annotated[str, BeforeValidator(_id_text), _chars(ImportedBattle, "external_id")]
+PromptId = Annotated[str, _chars(Prompt, "external_id"), BeforeValidator(_id_text)]
+BattleId = Annotated[str, _chars(ImportedBattle, "external_id"), BeforeValidator(_id_text)]
 ModelName = Annotated[str, _chars(Competitor, "name")]
 DatasetName = Annotated[str, _chars(Dataset, "name")]
 Category = Annotated[str, _chars(Prompt, "category", min_length=0)]
