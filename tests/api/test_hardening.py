@@ -130,7 +130,7 @@ def test_a_utf8_byte_order_mark_is_skipped(api, jsonl):
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e400"])
 def test_non_finite_numbers_in_metadata_are_422(api, seeded, value):
     before = database_state()
-    text = '[{"prompt_id": "p1", "model": "m9", "output": "x", "metadata": {"score": %s}}]' % value
+    text = '[{"prompt_id": "p1", "model": "m9", "output": "x", "metadata": {"score": VALUE}}]'.replace("VALUE", value)
     body = assert_rejected(api.post_raw("outputs", text), 422, "not a JSON number")
     assert body["errors"][0]["field"] == "metadata.score"
     assert database_state() == before
