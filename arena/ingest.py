@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +33,8 @@ from .uploads import (
     token_count,
     validate_row,
 )
+
+logger = logging.getLogger(__name__)
 
 # ~4 characters per token is the usual rule of thumb for English text under BPE tokenizers; used only
 # when the uploader gives no count, and only for display and length-control features.
@@ -64,7 +67,11 @@ def import_battles(*, stream: IO[bytes], jsonl: bool, replace: bool = False) -> 
 
     result = _run_import(stream, jsonl, BattleRow, _write_battles, replace, "battles upload")
     if result.created or result.replaced:
-        mark_stale()
+        try:
+            mark_stale()
+        except Exception:
+            # The rows are committed: a cache or broker outage must not report them as a failure.
+            logger.exception("battles were written, but leaderboards could not be marked stale")
     return result
 
 
