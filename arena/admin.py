@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from . import models as m
+from .tasks import enqueue_pending
 from .tournaments import retry_failed, schedule_round
 
 
@@ -89,12 +90,18 @@ class TournamentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Schedule matches and queue them for judging")
     def schedule_matches(self, request, queryset):
-        made = sum(schedule_round(tournament=t) for t in queryset)
+        made = 0
+        for tournament in queryset:
+            made += schedule_round(tournament=tournament)
+            enqueue_pending(tournament=tournament)
         messages.success(request, f"{made} match(es) queued.")
 
     @admin.action(description="Re-run failed matches")
     def retry_failed_matches(self, request, queryset):
-        made = sum(retry_failed(tournament=t) for t in queryset)
+        made = 0
+        for tournament in queryset:
+            made += retry_failed(tournament=tournament)
+            enqueue_pending(tournament=tournament)
         messages.success(request, f"{made} failed match(es) queued again.")
 
 

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
 
 from .bulk import as_json, insert_rows
+from .leaderboards import mark_stale
 from .models import Competitor, Dataset, ImportedBattle, Output, Prompt
 from .uploads import (
     BattleRow,
@@ -63,8 +64,6 @@ def import_outputs(*, stream: IO[bytes], jsonl: bool, replace: bool = False) -> 
 
 
 def import_battles(*, stream: IO[bytes], jsonl: bool, replace: bool = False) -> ImportResult:
-    from .leaderboards import mark_stale
-
     result = _run_import(stream, jsonl, BattleRow, _write_battles, replace, "battles upload")
     if result.created or result.replaced:
         try:

@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Case, Count, F, FloatField, QuerySet, Sum, Value, When
 from django.utils import timezone
 
@@ -26,7 +25,6 @@ from .models import Competitor, HumanVote, ImportedBattle, Judgment, Leaderboard
 
 JUDGE, HUMAN, ALL = "judge", "human", "all"
 GENERATION_KEY = "leaderboard:generation"
-SCHEDULED_KEY = "leaderboard:recompute-scheduled"
 
 
 class LeaderboardError(ValueError):
@@ -103,7 +101,6 @@ def recompute_leaderboard(*, query: LeaderboardQuery) -> LeaderboardSnapshot:
 
 
 def recompute_stale() -> int:
-    cache.delete(SCHEDULED_KEY)
     done = 0
     for snapshot in LeaderboardSnapshot.objects.filter(stale=True):
         query = LeaderboardQuery(**snapshot.params)
@@ -121,17 +118,14 @@ def recompute_stale() -> int:
 
 
 def mark_stale() -> None:
-    """New results arrived: every snapshot is out of date; recompute them soon, but only once."""
+    """New results arrived: every snapshot is out of date. The beat task ``recompute_leaderboards``
+    (every ARENA_LEADERBOARD_DEBOUNCE_SECONDS) recomputes stale snapshots, so many results in a burst
+    cost one recompute."""
     LeaderboardSnapshot.objects.filter(stale=False).update(stale=True)
     try:
         cache.incr(GENERATION_KEY)
     except ValueError:
         cache.set(GENERATION_KEY, 1, timeout=None)
-    delay = settings.ARENA_LEADERBOARD_DEBOUNCE_SECONDS
-    if cache.add(SCHEDULED_KEY, 1, timeout=delay * 6):
-        from .tasks import recompute_leaderboards
-
-        transaction.on_commit(lambda: recompute_leaderboards.apply_async(countdown=delay))
 
 
 def _generation() -> int:
@@ -226,8 +220,9 @@ def _votes(query: LeaderboardQuery) -> QuerySet:
     rows = HumanVote.objects.all()
     if query.category:
         rows = rows.filter(prompt__category=query.category)
-    score = Case(When(winner=HumanVote.Winner.A, then=Value(1.0)), When(winner=HumanVote.Winner.B, then=Value(0.0)),
-                 default=Value(0.5), output_field=FloatField())
+    score = Case(When(winner=HumanVote.Winner.A, then=Value(ratings.WINNER_SCORES["a"])),
+                 When(winner=HumanVote.Winner.B, then=Value(ratings.WINNER_SCORES["b"])),
+                 default=Value(ratings.WINNER_SCORES["tie"]), output_field=FloatField())
     return rows.annotate(ca=F("output_a__competitor_id"), cb=F("output_b__competitor_id"), s=score,
                          weight=Value(1.0, output_field=FloatField()))
 

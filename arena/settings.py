@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from arena.ratings.cells import STRONG_VERDICT_WEIGHT
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -180,7 +182,7 @@ CACHES = {
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     # Longer than the longest judge batch, so Redis never redelivers a task that is still running.
-    {"visibility_timeout": env_int("ARENA_VISIBILITY_TIMEOUT", 3 * 3600)}
+    {"visibility_timeout": env_int("ARENA_VISIBILITY_TIMEOUT", 3 * 3600), "socket_connect_timeout": 3}
     if REDIS_URL
     else {
         "data_folder_in": str(BROKER_DIR / "queue"),
@@ -195,8 +197,15 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"arena.tasks.judge_matches": {"queue": "judge"}}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = False
+# A broker that is down must not hang a web request: fail fast, and the sweeper publishes later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stale-matches": {"task": "arena.tasks.requeue_stale_matches", "schedule": 300.0},
+    "sweep-matches": {"task": "arena.tasks.sweep_matches", "schedule": float(env_int("ARENA_SWEEP_SECONDS", 10))},
+    "recompute-leaderboards": {
+        "task": "arena.tasks.recompute_leaderboards",
+        "schedule": float(env_int("ARENA_LEADERBOARD_DEBOUNCE_SECONDS", 10)),
+    },
 }
 
 # --- The arena's own knobs -------------------------------------------------------------------------
@@ -205,11 +214,15 @@ ARENA_MAX_FIELD_CHARS = env_int("ARENA_MAX_FIELD_CHARS", 200_000)
 ARENA_UPLOAD_BATCH_ROWS = env_int("ARENA_UPLOAD_BATCH_ROWS", 5000)
 ARENA_MAX_REPORTED_ERRORS = 100
 ARENA_JUDGE_BATCH = env_int("ARENA_JUDGE_BATCH", 8)
-# A worker holding a match longer than this is presumed dead and the match is judged again.
-ARENA_MATCH_LEASE_SECONDS = env_int("ARENA_MATCH_LEASE_SECONDS", 1800)
-# Arena-Hard counts a strong verdict (A>>B) as three wins.
-ARENA_STRONG_VERDICT_WEIGHT = float(env_int("ARENA_STRONG_VERDICT_WEIGHT", 3))
-# Leaderboards are recomputed at most this often after new results (debounce).
+# A claimed match is leased for this long; the judging worker renews the lease every third of it, so
+# a worker that dies frees its matches within one lease (the sweeper then publishes them again).
+ARENA_MATCH_LEASE_SECONDS = env_int("ARENA_MATCH_LEASE_SECONDS", 30)
+# A pending match never published this long after it was made (the broker was down) is published
+# by the sweeper; so is one published this long ago while the judge queue is empty (a lost message).
+ARENA_ENQUEUE_GRACE_SECONDS = env_int("ARENA_ENQUEUE_GRACE_SECONDS", 30)
+# How much a strong verdict (A>>B) counts; Arena-Hard's choice is the default (see arena.ratings).
+ARENA_STRONG_VERDICT_WEIGHT = float(env_int("ARENA_STRONG_VERDICT_WEIGHT", int(STRONG_VERDICT_WEIGHT)))
+# Leaderboards are recomputed at most this often after new results (debounce, by the beat task).
 ARENA_LEADERBOARD_DEBOUNCE_SECONDS = env_int("ARENA_LEADERBOARD_DEBOUNCE_SECONDS", 10)
 ARENA_BOOTSTRAP_ROUNDS = env_int("ARENA_BOOTSTRAP_ROUNDS", 1000)
 # How much each source counts when a leaderboard combines them (source=all), e.g. '{"human": 2}';

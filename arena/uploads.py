@@ -27,6 +27,8 @@ from pydantic import (
 from .limits import INT_MAX, MAX_JSON_DEPTH, column_chars, json_problems
 from .models import Competitor, Dataset, ImportedBattle, Prompt
 
+from .ratings.cells import WINNER_SCORES
+
 READ_CHUNK = 1 << 20
 
 
@@ -266,7 +268,8 @@ def token_count(metadata: dict[str, Any]) -> int | None:
 BattleWinner = Literal["model_a", "model_b", "tie", "tie (bothbad)"]
 # Leaderboard source names of the arena's own evidence; imported battles need labels of their own.
 RESERVED_SOURCES = {"all", "judge", "human"}
-WINNER_SCORE = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "tie (bothbad)": 0.5}
+WINNER_SCORE = {"model_a": WINNER_SCORES["a"], "model_b": WINNER_SCORES["b"], "tie": WINNER_SCORES["tie"],
+                "tie (bothbad)": WINNER_SCORES["tie"]}
 
 
 class BattleRow(_Row):

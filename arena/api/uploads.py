@@ -1,16 +1,25 @@
-"""Bulk uploads: prompts, model outputs and judged battles (JSON array or streamed JSON Lines)."""
+"""Prompts, model outputs, judged battles and competitors: bulk uploads (JSON array or streamed JSON
+Lines) and listings. One router, because an upload and its listing share a path (GET and POST
+/prompts), and django-ninja routes one path to one router."""
+
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import AfterValidator
 
 from .. import ingest
+from ..limits import INT_MAX, check_text, column_chars
+from ..models import Competitor, Dataset, Prompt
 from ..uploads import BattleRow, OutputRow, PromptRow, UploadError
 from .auth import BearerToken
 
-router = Router(tags=["uploads"])
+router = Router(tags=["data"])
 
 JSONL_TYPES = {"application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines"}
+MAX_PAGE = 1000
 
 
 class ImportResultOut(Schema):
@@ -89,3 +98,47 @@ def upload_outputs(request: HttpRequest, replace: bool = False):
           '"score_a": P(model_a better), "prompt_id"?, "source"?, "weight"?, "id"?}.' + UPLOAD_DOC)
 def upload_battles(request: HttpRequest, replace: bool = False):
     return _upload(request, ingest.import_battles, replace)
+
+
+class CompetitorOut(Schema):
+    name: str
+    description: str
+    outputs: int
+
+
+@router.get("/competitors", response=list[CompetitorOut], summary="List competitors")
+def list_competitors(request: HttpRequest):
+    return Competitor.objects.with_output_counts()
+
+
+class PromptOut(Schema):
+    id: str = Field(alias="id_")
+    dataset: str = Field(alias="dataset_name")
+    category: str
+    turns: list[str]
+    reference: list[str] | None
+
+
+def _storable(model, field_name: str) -> Any:
+    """A filter value that could match a stored one: no NUL, no lone surrogate, within the column."""
+    limit = column_chars(model, field_name)
+    return AfterValidator(lambda value: check_text(value, name="value", max_chars=limit))
+
+
+class PromptFilter(Schema):
+    dataset: Annotated[str, _storable(Dataset, "name")] | None = None
+    category: Annotated[str, _storable(Prompt, "category")] | None = None
+
+
+class Pages(LimitOffsetPagination):
+    """Limit/offset pages with a bounded page size, so that no request reads a whole table."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=MAX_PAGE, description=f"rows per page, at most {MAX_PAGE}")
+        offset: int = Field(0, ge=0, le=INT_MAX, description="rows to skip")
+
+
+@router.get("/prompts", response=list[PromptOut], summary="List prompts")
+@paginate(Pages)
+def list_prompts(request: HttpRequest, filters: Query[PromptFilter]):
+    return Prompt.objects.for_listing(dataset=filters.dataset, category=filters.category)

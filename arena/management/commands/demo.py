@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 
 from arena.demo import ensure_demo_tournament, load_demo_data
 from arena.models import ApiToken
+from arena.tasks import enqueue_pending
 
 
 class Command(BaseCommand):
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         loaded = load_demo_data()
         tournament = ensure_demo_tournament()
+        enqueue_pending(tournament=tournament)
         token = self._demo_token()
         # From here on a stop request is recorded, not fatal, so that no child can outlive us.
         stopping: list[int] = []
