@@ -26,7 +26,6 @@ from pydantic import (
 
 from .limits import INT_MAX, MAX_JSON_DEPTH, column_chars, json_problems
 from .models import Competitor, Dataset, ImportedBattle, Prompt
-
 from .ratings.cells import WINNER_SCORES
 
 READ_CHUNK = 1 << 20
