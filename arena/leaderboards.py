@@ -20,7 +20,8 @@ from django.db.models import Case, Count, F, FloatField, QuerySet, Sum, Value, W
 from django.utils import timezone
 
 from . import ratings
-from .models import Competitor, HumanVote, ImportedBattle, Judgment, LeaderboardSnapshot, Output, Tournament
+from .limits import BIGINT_MAX, check_text, column_chars
+from .models import Competitor, HumanVote, ImportedBattle, Judgment, LeaderboardSnapshot, Output, Prompt, Tournament
 
 JUDGE, HUMAN, ALL = "judge", "human", "all"
 GENERATION_KEY = "leaderboard:generation"
@@ -45,6 +46,7 @@ class LeaderboardQuery:
         return json.dumps({**asdict(self), "weights": weights}, sort_keys=True)
 
     def validate(self) -> None:
+        self._validate_text()
         if self.method not in {"bt", "elo"}:
             raise LeaderboardError(f"unknown method {self.method!r}; use 'bt' or 'elo'")
         known = available_sources()
@@ -58,6 +60,16 @@ class LeaderboardQuery:
             raise LeaderboardError(f"unknown anchor model {self.anchor!r}")
         if self.style_control and self.method != "bt":
             raise LeaderboardError("style_control needs method=bt")
+
+    def _validate_text(self) -> None:
+        # Each value is compared with a stored one: it must be text the column could hold.
+        columns = {"source": (ImportedBattle, "source"), "category": (Prompt, "category"),
+                   "tournament": (Tournament, "name"), "anchor": (Competitor, "name")}
+        for name, (model, column) in columns.items():
+            try:
+                check_text(getattr(self, name), name=name, max_chars=column_chars(model, column))
+            except ValueError as exc:
+                raise LeaderboardError(str(exc)) from None
 
 
 def available_sources() -> list[str]:
@@ -216,7 +228,9 @@ def _votes(query: LeaderboardQuery) -> QuerySet:
 
 
 def _tournament_filter(value: str) -> QuerySet:
-    return Tournament.objects.filter(pk=int(value)) if value.isdigit() else Tournament.objects.filter(name=value)
+    # isdigit() alone accepts "²", which int() refuses; an id past bigint names no row.
+    is_id = value.isascii() and value.isdigit() and int(value) <= BIGINT_MAX
+    return Tournament.objects.filter(pk=int(value)) if is_id else Tournament.objects.filter(name=value)
 
 
 def ordered_battles(query: LeaderboardQuery) -> ratings.Battles:

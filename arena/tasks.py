@@ -18,7 +18,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import ChannelError, OperationalError
+from kombu.exceptions import OperationalError
 
 from . import judging, leaderboards, tournaments
 from .models import Match, Tournament
@@ -114,11 +114,7 @@ def judge_queue_length() -> int | None:
     """Messages waiting on the judge queue, or None when the broker cannot say."""
     try:
         with judge_matches.app.connection_for_read() as conn:
-            return conn.default_channel.queue_declare(queue="judge", passive=True).message_count
-    except ChannelError:
-        # No such queue: nothing was ever published since the broker started (a Redis restarted
-        # without persistence forgets the queue with its messages), so nothing is waiting.
-        return 0
+            return conn.default_channel.queue_declare(queue="judge").message_count
     except BROKER_ERRORS as exc:
         log.warning("cannot read the judge queue's length: %s", exc)
         return None
