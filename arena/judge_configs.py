@@ -5,6 +5,7 @@ from __future__ import annotations
 from judges.base import ConfigurationError
 from judges.registry import options_from_spec
 
+from . import limits
 from .models import JudgeConfig, Rubric
 
 BACKENDS = ("openai", "transformers", "fake")
@@ -19,6 +20,17 @@ def create_judge_config(*, name: str, backend: str, model: str, protocol: str = 
                         rubric: str = "general", both_orders: bool = True, notes: str = "") -> JudgeConfig:
     """A new configuration (an existing name gets the next version), refused before it is saved when
     the spec would fail in a worker."""
+    for field, value in {"name": name, "backend": backend, "model": model, "protocol": protocol,
+                         "prompt_style": prompt_style, "rubric": rubric, "notes": notes}.items():
+        column = "name" if field == "rubric" else field
+        model_class = Rubric if field == "rubric" else JudgeConfig
+        max_chars = None if field == "notes" else limits.column_chars(model_class, column)
+        try:
+            limits.check_text(value, name=field, max_chars=max_chars)
+        except ValueError as exc:
+            raise JudgeConfigError(str(exc)) from None
+    for path, problem in limits.json_problems({"params": params or {}, "options": options or {}}, "judge"):
+        raise JudgeConfigError(f"{path} {problem}")
     if not name.strip():
         raise JudgeConfigError("a judge configuration needs a name")
     if backend not in BACKENDS:

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from . import estimates, tournaments
+from . import estimates, limits, tournaments
 from .models import Competitor, Dataset, JudgeConfig, Match, Output, Prompt, Tournament
 from .tournaments import TournamentError
 
@@ -54,6 +54,9 @@ def open_tournament(
 ) -> tuple[Tournament, estimates.Estimate]:
     """Validate a tournament request, create it with its estimate, and start it unless ``start`` is
     false (then it stays a draft). A request that would make no match is refused."""
+    _check_texts(name=name, schedule=schedule, models=models, judge=judge, anchor=anchor, seeding=seeding,
+                 dataset=prompts.dataset, category=prompts.category, prompt_ids=prompts.ids)
+    _check_json(budget=budget or {})
     stored_schedule = _schedule(schedule)
     name = (name or "").strip()
     if not name:
@@ -111,6 +114,7 @@ def resume(*, tournament: Tournament, budget: dict | None = None) -> None:
         if row.status not in resumable:
             raise Conflict(f"tournament {row.name!r} is {row.status}; only a paused one can resume")
         if budget is not None:
+            _check_json(budget=budget)
             row.budget = _budget(budget)
         cap = row.over_budget(row.spent())
         if cap:
@@ -137,6 +141,7 @@ def add_models(*, tournament: Tournament, models: Sequence[str]) -> int:
     matches they need are made. Returns how many."""
     if _status(tournament) == Tournament.Status.CANCELLED:
         raise Conflict(f"tournament {tournament.name!r} is cancelled")
+    _check_texts(models=list(models))
     names = [n for n in dict.fromkeys(models) if n]
     if not names:
         raise TournamentError("name at least one model to add")
@@ -164,6 +169,28 @@ def _status(tournament: Tournament) -> str:
 
 
 # --- validating a request --------------------------------------------------------------------------
+
+def _check_texts(**values) -> None:
+    """Every text the database will store or search for: storable, and no longer than its column."""
+    columns = {"name": (Tournament, "name"), "category": (Tournament, "category"), "models": (Competitor, "name"),
+               "anchor": (Competitor, "name"), "dataset": (Dataset, "name"), "prompt_ids": (Prompt, "external_id"),
+               "judge": (JudgeConfig, "name")}
+    lengths = {field: limits.column_chars(*column) for field, column in columns.items()}
+    for field, value in values.items():
+        for text in (value if isinstance(value, list | tuple) else [value]):
+            if isinstance(text, str):
+                try:
+                    limits.check_text(text, name=field, max_chars=lengths.get(field))
+                except ValueError as exc:
+                    raise TournamentError(str(exc)) from None
+
+
+def _check_json(**values) -> None:
+    for field, value in values.items():
+        problem = next(limits.json_problems(value, field), None)
+        if problem:
+            raise TournamentError(f"{problem[0]} {problem[1]}")
+
 
 def _schedule(value: str) -> str:
     if value not in SCHEDULE_NAMES:

@@ -9,9 +9,9 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from .. import lifecycle, progress, tasks
+from .. import lifecycle, limits, progress, tasks
 from ..judge_configs import JudgeConfigError, create_judge_config
-from ..models import JudgeConfig, Match, Tournament
+from ..models import Competitor, JudgeConfig, Match, Tournament
 from ..tournaments import TournamentError
 from .auth import BearerToken
 
@@ -210,6 +210,13 @@ class MatchOut(Schema):
 @router.get("/matches", response=list[MatchOut], summary="Matches with both orders' verdicts and rationale")
 @paginate(LimitOffsetPagination)
 def list_matches(request: HttpRequest, filters: Query[MatchFilter]):
+    if filters.model:
+        try:
+            limits.check_text(filters.model, name="model", max_chars=limits.column_chars(Competitor, "name"))
+        except ValueError as exc:
+            raise HttpError(400, str(exc)) from None
+    if filters.tournament is not None and not 0 < filters.tournament <= limits.INT_MAX:
+        raise HttpError(400, f"tournament must be an id from 1 to {limits.INT_MAX}")
     if filters.status and filters.status not in Match.Status.values:
         raise HttpError(400, f"unknown status {filters.status!r}; one of {', '.join(Match.Status.values)}")
     return progress.match_rows(tournament=filters.tournament, status=filters.status, model=filters.model)

@@ -192,3 +192,21 @@ def test_a_model_added_to_a_finished_tournament_plays_only_the_matches_it_needs(
     assert shown["status"] == "running" and shown["progress"]["pending"] == 3 * 3
     judge_everything(body["id"])
     assert api.get(f"tournaments/{body['id']}").json()["status"] == "finished"
+
+
+UNSTORABLE = [
+    pytest.param({"name": "cup\u0000"}, "name contains a NUL", id="nul-name"),
+    pytest.param({"name": "x" * 201}, "name is 201 characters", id="long-name"),
+    pytest.param({"models": ["small", "m\u0000"]}, "models contains a NUL", id="nul-model"),
+    pytest.param({"prompts": {"ids": ["\ud800"]}}, "lone surrogate", id="surrogate-prompt"),
+    pytest.param({"budget": {"usd": 1e400}}, "usd", id="infinite-budget"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), UNSTORABLE)
+def test_text_and_numbers_the_database_cannot_store_are_refused_by_name(api, arena_data, change, message):
+    body = json.dumps(request(**change)).replace("Infinity", "1e400")
+    response = api.post_raw("tournaments", body)
+    assert 400 <= response.status_code < 500, response.content
+    assert message in json.dumps(response.json(), ensure_ascii=False) or message in response.content.decode()
+    assert not Tournament.objects.exists()
