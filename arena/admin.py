@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from . import models as m
 from .tasks import enqueue_pending
-from .tournaments import retry_failed, schedule_round
+from .tournaments import TournamentError, retry_failed, schedule_round
 
 
 class ResultAdmin(admin.ModelAdmin):
@@ -92,7 +92,11 @@ class TournamentAdmin(admin.ModelAdmin):
     def schedule_matches(self, request, queryset):
         made = 0
         for tournament in queryset:
-            made += schedule_round(tournament=tournament)
+            try:
+                made += schedule_round(tournament=tournament)
+            except TournamentError as exc:
+                messages.error(request, str(exc))
+                continue
             enqueue_pending(tournament=tournament)
         messages.success(request, f"{made} match(es) queued.")
 

@@ -68,6 +68,10 @@ def schedule_round(*, tournament: Tournament) -> int:
             created = _create_matches(tournament, _adaptive_pairs(tournament, 1), round_number=1)
         else:
             created = _create_matches(tournament, all_prompt_pairs(tournament), round_number=1)
+        if not created and not tournament.matches.exists():
+            # Never a "running 0/0": say why nothing can be played instead.
+            raise TournamentError(f"tournament {tournament.name!r} makes no match: every pair needs outputs of "
+                                  "both models on one of its prompts (is the anchor among the models with outputs?)")
         Tournament.objects.filter(pk=tournament.pk).update(status=Tournament.Status.RUNNING)
     return len(created)
 
@@ -142,9 +146,10 @@ def outputs_by_prompt(tournament: Tournament) -> dict[int, dict[int, int]]:
         prompts = prompts.filter(category=tournament.category)
     if tournament.plan.get("prompt_ids"):
         prompts = prompts.filter(external_id__in=tournament.plan["prompt_ids"])
-    rows = Output.objects.filter(
-        prompt__in=prompts, competitor__in=tournament.competitors.all()
-    ).values_list("prompt_id", "competitor_id", "id")
+    # The anchor plays whether or not it was also ticked as a competitor.
+    players = set(tournament.competitors.values_list("pk", flat=True)) | ({tournament.anchor_id} - {None})
+    rows = Output.objects.filter(prompt__in=prompts, competitor__in=players).values_list(
+        "prompt_id", "competitor_id", "id")
     table: dict[int, dict[int, int]] = defaultdict(dict)
     for prompt_id, competitor_id, output_id in rows:
         table[prompt_id][competitor_id] = output_id

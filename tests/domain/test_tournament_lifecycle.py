@@ -89,3 +89,20 @@ def test_the_estimate_prices_tokens_with_the_judges_price_params():
     assert estimate.matches == 2 and estimate.judge_calls == 4
     assert estimate.tokens > 4 * estimates.TEMPLATE_TOKENS
     assert estimate.usd == pytest.approx(estimate.tokens * 1000.0 / 1e6, rel=0.01)
+
+
+def test_the_anchor_plays_even_when_not_ticked_and_a_tournament_without_matches_never_runs():
+    competitors = factories.prompts_with_outputs(MODELS, prompts=2)
+    judge = factories.fake_judge()
+    anchor = competitors[0]
+    tournament = tournaments.create_tournament(name="a", judge_config=judge, competitors=competitors[1:],
+                                               schedule="anchor", anchor=anchor, start=False)
+    tournament.competitors.remove(anchor)  # as the admin form can leave it
+    assert tournaments.schedule_round(tournament=tournament) == 3 * 2
+    empty = tournaments.create_tournament(name="empty", judge_config=judge, competitors=competitors[:2],
+                                          schedule="round_robin", start=False)
+    empty.plan = {"prompt_ids": ["no-such-prompt"]}
+    empty.save()
+    with pytest.raises(TournamentError, match="makes no match"):
+        tournaments.schedule_round(tournament=empty)
+    assert Tournament.objects.get(pk=empty.pk).status == "draft"
