@@ -6,6 +6,7 @@ The Django layer builds ``Cells`` (or ``Battles`` for Elo and style control) and
 
 from arena.ratings.bt import RATING_PER_LOGIT
 from arena.ratings.cells import STRONG_VERDICT_WEIGHT, VERDICT_OUTCOMES, Battles, Cells, combine_sources
+from arena.ratings.components import Board, BoardRow, Component, PairRecord, head_to_head, rate_components
 from arena.ratings.elo import elo_bootstrap, elo_ratings
 from arena.ratings.errors import RatingError
 from arena.ratings.leaderboard import Leaderboard, LeaderboardRow, compute_leaderboard
@@ -23,9 +24,13 @@ __all__ = [
     "STYLE_FEATURES",
     "VERDICT_OUTCOMES",
     "Battles",
+    "Board",
+    "BoardRow",
     "Cells",
+    "Component",
     "Leaderboard",
     "LeaderboardRow",
+    "PairRecord",
     "RatingError",
     "combine_sources",
     "compute_leaderboard",
@@ -33,8 +38,10 @@ __all__ = [
     "elo_ratings",
     "empirical_win_rates",
     "expected_score",
+    "head_to_head",
     "predicted_win_matrix",
     "rank_upper_bounds",
+    "rate_components",
     "style_counts",
     "style_features",
 ]
