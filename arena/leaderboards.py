@@ -101,8 +101,16 @@ class LeaderboardQuery:
 
 
 def available_sources() -> list[str]:
-    imported = ImportedBattle.objects.order_by().values_list("source", flat=True).distinct()
-    return [ALL, JUDGE, HUMAN, *sorted(set(imported) - {ALL, JUDGE, HUMAN})]
+    # Every request validates its source: cache the DISTINCT scan until new results bump the generation.
+    generation = _cache_call(cache.get_or_set, GENERATION_KEY, 0, timeout=None)
+    cache_key = f"leaderboard:sources:{generation}"
+    known = _cache_call(cache.get, cache_key) if generation is not None else None
+    if known is None:
+        imported = ImportedBattle.objects.order_by().values_list("source", flat=True).distinct()
+        known = [ALL, JUDGE, HUMAN, *sorted(set(imported) - {ALL, JUDGE, HUMAN})]
+        if generation is not None:
+            _cache_call(cache.set, cache_key, known, timeout=settings.ARENA_LEADERBOARD_CACHE_SECONDS)
+    return known
 
 
 def available_categories() -> list[str]:
