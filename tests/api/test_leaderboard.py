@@ -23,6 +23,14 @@ def battles(a: str, b: str, wins: int, losses: int, ties: int = 0, **extra) -> l
             + [{"model_a": a, "model_b": b, "winner": "tie", **extra}] * ties)
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Tests wipe the database, not the cache: a cached leaderboard must not outlive its test's data."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def triangle(api):
     """alpha > beta > gamma, every pair met, with ties; a second source only on one pair."""

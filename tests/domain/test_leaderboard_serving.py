@@ -23,6 +23,14 @@ def battles(a: str, b: str, wins: int, losses: int) -> list[dict]:
             + [{"model_a": a, "model_b": b, "winner": "model_b"}] * losses)
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Tests wipe the database, not the cache: a cached leaderboard must not outlive its test's data."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def rated(api):
     assert api.post_rows("battles", battles("alpha", "beta", 6, 3) + battles("beta", "gamma", 4, 4)).status_code == 201
