@@ -80,7 +80,7 @@ def _arrow(x: float, y: float, direction: int) -> str:
 
 
 def _svg_open(width: float, height: float, title: str) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" width="100%" '
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" '
             f'role="img" aria-label="{escape(title)}" {FONT} fill="#1d232a" class="plot">'
             f"<title>{escape(title)}</title>")
 

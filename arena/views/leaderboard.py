@@ -105,7 +105,8 @@ def board_context(board: dict, params: dict) -> dict:
     shown_columns = columns(raw is not None)
     tables = []
     for component in board["components"]:
-        rows = [_shown(row, raw) for row in board["models"] if row["component"] == component["index"]]
+        rows = [_shown(row, raw, component["anchor"]) for row in board["models"]
+                if row["component"] == component["index"]]
         for row in rows:
             row["cells"] = [str(row[key]) for _, key, _ in shown_columns]
         tables.append({"component": component, "rows": _sorted(rows, params)})
@@ -115,23 +116,23 @@ def board_context(board: dict, params: dict) -> dict:
     return {"board": board, "tables": tables, "has_raw": raw is not None, "headers": headers, **_figures(board)}
 
 
-def _shown(row: dict, raw: dict | None) -> dict:
+def _shown(row: dict, raw: dict | None, anchor: str) -> dict:
     record = f"{row['wins']}–{row['losses']}–{row['ties']}"
     shown = {
         **row,
         "rating_text": leaderboards.rating_text(row),
         "interval_text": leaderboards.interval_text(row),
         "record_text": record,
-        "win_rate_text": _percent(row["win_rate_vs_anchor"]),
-        "predicted_text": _percent(row["predicted_win_rate_vs_anchor"]),
+        "win_rate_text": "anchor" if row["model"] == anchor else _percent(row["win_rate_vs_anchor"], "never met"),
+        "predicted_text": "anchor" if row["model"] == anchor else _percent(row["predicted_win_rate_vs_anchor"], "–"),
         "raw": None if raw is None else raw.get(row["model"]),
     }
     shown["raw_text"] = "–" if shown["raw"] is None else f"{shown['raw']:,.0f}"
     return shown
 
 
-def _percent(value: float | None) -> str:
-    return "no battles" if value is None else f"{100 * value:.0f}%"
+def _percent(value: float | None, missing: str = "–") -> str:
+    return missing if value is None else f"{100 * value:.0f}%"
 
 
 def _sorted(rows: list[dict], params: dict) -> list[dict]:

@@ -168,7 +168,7 @@ def test_model_page_shows_sources_head_to_head_and_matches(live_server, browser,
     text = page.locator("main").inner_text()
     for expected in ("Rating by source", "gpt-4-review", "human", "Head to head", "verbose", "Latest matches"):
         assert expected in text
-    assert "When its answer was the longer one" in text
+    assert "the shorter one" in text
     shot(page, "model-desktop")
 
 
