@@ -142,6 +142,27 @@ def get_leaderboard(query: LeaderboardQuery) -> dict:
     return served
 
 
+def get_rendered(query: LeaderboardQuery, variant: str, render: Callable[[dict], str]) -> str:
+    """``render(payload)`` for the latest snapshot, cached with it: pages and API bodies cost one cache
+    read while the snapshot is unchanged. ``variant`` names everything besides the query that the
+    rendering depends on (sort order, included fields...)."""
+    query.validate()
+    key = query.key()
+    cache_key = _cache_key(key)
+    variant_key = f"{cache_key}:{_digest(variant)}" if cache_key else None
+    hit = _cache_call(cache.get, variant_key) if variant_key else None
+    if hit is not None:
+        text, stale = hit
+        _note_read(key, stale=stale)
+        return text
+    payload = get_leaderboard(query)
+    text = render(payload)
+    if variant_key:
+        _cache_call(cache.set, variant_key, (text, payload["updating"]),
+                    timeout=settings.ARENA_LEADERBOARD_CACHE_SECONDS)
+    return text
+
+
 def _first_computation(query: LeaderboardQuery) -> LeaderboardSnapshot:
     """Compute a query's first snapshot once, however many requests ask for it at the same time.
 

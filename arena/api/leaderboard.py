@@ -1,6 +1,8 @@
 """Leaderboards with confidence intervals, per connected component, with open intervals made explicit."""
 
-from django.http import HttpRequest
+import json
+
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
@@ -19,6 +21,7 @@ class LeaderboardParams(Schema):
     style_control: bool = False
     prior: int = Field(0, description="virtual ties added to every pair of models that met (0-10; 0 = off): "
                                       "finite ratings for unbeaten and winless models, shrunk towards equal")
+    pairs: bool = Field(False, description="include the head-to-head counts of every pair that met")
 
 
 class LeaderboardRowOut(Schema):
@@ -74,7 +77,7 @@ class LeaderboardOut(Schema):
     battles: int
     models: list[LeaderboardRowOut] = Field(description="component by component, largest first; best first")
     components: list[ComponentOut]
-    pairs: list[PairOut] = Field(description="head-to-head counts of every pair that met")
+    pairs: list[PairOut] | None = Field(None, description="head-to-head counts of every pair (with pairs=true)")
     raw_ratings: dict[str, float] | None = Field(None, description="uncontrolled ratings, with style_control")
     style_coefficients: dict[str, float] | None = None
 
@@ -86,9 +89,19 @@ class ErrorOut(Schema):
 @router.get("/leaderboard", summary="Leaderboard with confidence intervals",
             response={200: LeaderboardOut, 400: ErrorOut, 422: ErrorOut})
 def leaderboard(request: HttpRequest, params: Query[LeaderboardParams]):
+    fields = params.dict()
+    with_pairs = fields.pop("pairs")
     try:
-        return leaderboards.get_leaderboard(leaderboards.LeaderboardQuery(**params.dict()))
+        # The stored payload matches LeaderboardOut; it is sent as cached JSON, not validated per request.
+        body = leaderboards.get_rendered(leaderboards.LeaderboardQuery(**fields), f"api:{with_pairs}",
+                                         lambda payload: _json(payload, with_pairs))
     except leaderboards.LeaderboardError as exc:
         raise HttpError(400, str(exc)) from None
     except ratings.RatingError as exc:
         raise HttpError(422, f"cannot rate these battles: {exc}") from None
+    return HttpResponse(body, content_type="application/json")
+
+
+def _json(payload: dict, with_pairs: bool) -> str:
+    shown = payload if with_pairs else {k: v for k, v in payload.items() if k != "pairs"}
+    return json.dumps(shown)

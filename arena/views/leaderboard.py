@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import numpy as np
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from .. import leaderboards, plots, ratings
@@ -23,20 +24,28 @@ DEFAULTS = {"source": "all", "method": "bt", "prior": "0", "sort": "rank", "dir"
 
 def leaderboard_page(request: HttpRequest) -> HttpResponse:
     params = _params(request)
-    context = {"params": params, "controls": _controls(), "board": None, "problem": "", **_links(params)}
+    links = _links(params)
     status = 200
     try:
-        board = leaderboards.get_leaderboard(_query(params))
-    except leaderboards.LeaderboardError as exc:
-        context["problem"], status = str(exc), 400
-    except ratings.RatingError as exc:
-        context["problem"] = f"These battles cannot be rated: {exc}"
-    else:
-        context.update(board_context(board, params))
+        query = _query(params)
         if params["format"] in {"csv", "json"}:
-            return _download(context, params["format"])
-    template = "leaderboard.html#board" if request.htmx else "leaderboard.html"
-    return render(request, template, context, status=status)
+            return _download(board_context(leaderboards.get_leaderboard(query), params), params["format"])
+        # The tables and plots are rendered once per snapshot and sort order, then served from the cache.
+        board_html = mark_safe(leaderboards.get_rendered(  # our own template's output, escaped inside
+            query, f"page:{params['sort']}:{params['dir']}", lambda board: render_to_string(
+                "leaderboard.html#board", {"params": params, **links, **board_context(board, params)})))
+    except leaderboards.LeaderboardError as exc:
+        board_html, status = _problem(str(exc), params, links), 400
+    except ratings.RatingError as exc:
+        board_html = _problem(f"These battles cannot be rated: {exc}", params, links)
+    if request.htmx:
+        return HttpResponse(board_html, status=status)
+    context = {"params": params, "controls": _controls(), "board_html": board_html, **links}
+    return render(request, "leaderboard.html", context, status=status)
+
+
+def _problem(message: str, params: dict, links: dict) -> str:
+    return render_to_string("leaderboard.html#board", {"params": params, "problem": message, "board": None, **links})
 
 
 def _params(request: HttpRequest) -> dict:

@@ -65,6 +65,19 @@ def test_leaderboard_rows_have_every_documented_field(api, triangle):
     assert alpha["battles"] == 10 + 9 + 4
 
 
+def test_the_answer_matches_its_documented_schema_with_pairs_on_request(api, triangle):
+    from arena.api.leaderboard import LeaderboardOut
+
+    plain = api.get("leaderboard").json()
+    assert "pairs" not in plain
+    full = api.get("leaderboard", pairs="true").json()
+    LeaderboardOut.model_validate(full)
+    assert {(p["a"], p["b"]): p["battles"] for p in full["pairs"]}[("alpha", "beta")] == 10 + 4
+    schema = api.get("openapi.json").json()["components"]["schemas"]
+    assert {"components", "models", "updating"} <= set(schema["LeaderboardOut"]["properties"])
+    assert {"open_low", "open_high", "component"} <= set(schema["LeaderboardRowOut"]["properties"])
+
+
 def test_source_filter_rates_one_label_alone(api, triangle):
     board = api.get("leaderboard", source="humans-elsewhere", anchor="alpha").json()
     ratings = {row["model"]: row["rating"] for row in board["models"]}
