@@ -145,21 +145,42 @@ def get_leaderboard(query: LeaderboardQuery) -> dict:
 def get_rendered(query: LeaderboardQuery, variant: str, render: Callable[[dict], str]) -> str:
     """``render(payload)`` for the latest snapshot, cached with it: pages and API bodies cost one cache
     read while the snapshot is unchanged. ``variant`` names everything besides the query that the
-    rendering depends on (sort order, included fields...)."""
+    rendering depends on (sort order, included fields...).
+
+    When new results change the snapshot, one request renders it again; requests arriving meanwhile
+    get the previous rendering instead of all rendering at once (no dogpile).
+    """
     query.validate()
     key = query.key()
     cache_key = _cache_key(key)
-    variant_key = f"{cache_key}:{_digest(variant)}" if cache_key else None
-    hit = _cache_call(cache.get, variant_key) if variant_key else None
+    if cache_key is None:  # no cache: render from the database every time
+        return render(get_leaderboard(query))
+    variant_key = f"{cache_key}:{_digest(variant)}"
+    latest_key = f"leaderboard:latest:{_digest(key)}:{_digest(variant)}"
+    hit = _cache_call(cache.get, variant_key)
+    if hit is None and not _cache_call(cache.add, f"{variant_key}:rendering", 1, timeout=30):
+        hit = _cache_call(cache.get, latest_key)  # someone else is rendering the new one
     if hit is not None:
         text, stale = hit
         _note_read(key, stale=stale)
         return text
     payload = get_leaderboard(query)
-    text = render(payload)
-    if variant_key:
-        _cache_call(cache.set, variant_key, (text, payload["updating"]),
-                    timeout=settings.ARENA_LEADERBOARD_CACHE_SECONDS)
+    hit = (render(payload), payload["updating"])
+    timeout = settings.ARENA_LEADERBOARD_CACHE_SECONDS
+    _cache_call(cache.set_many, {variant_key: hit, latest_key: hit}, timeout=timeout)
+    return hit[0]
+
+
+def cached_text(name: str, build: Callable[[], str], *, timeout: int) -> str:
+    """A page fragment that depends on the data but not on one leaderboard (the filter controls),
+    cached until new results arrive or ``timeout`` seconds pass."""
+    generation = _cache_call(cache.get_or_set, GENERATION_KEY, 0, timeout=None)
+    cache_key = f"leaderboard:fragment:{generation}:{_digest(name)}"
+    text = _cache_call(cache.get, cache_key) if generation is not None else None
+    if text is None:
+        text = build()
+        if generation is not None:
+            _cache_call(cache.set, cache_key, text, timeout=timeout)
     return text
 
 

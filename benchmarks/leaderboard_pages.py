@@ -69,6 +69,9 @@ def run(args: argparse.Namespace) -> None:
     env = {**os.environ, "DATABASE_URL": args.postgres.rsplit("/", 1)[0] + "/" + database,
            "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "arena.settings", "DEBUG": "false"}
     env.setdefault("SECRET_KEY", "benchmark-only")
+    # whitenoise serves the baseline file from STATIC_ROOT, as in production.
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env,
+                   check=True)
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "arena.wsgi", "--bind", f"127.0.0.1:{port}", "--workers",

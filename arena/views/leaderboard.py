@@ -19,6 +19,7 @@ PRIORS = (0, 1, 2, 5, 10)
 SORTS = ("rank", "rank_ub", "model", "rating", "battles", "record", "win_rate", "predicted", "raw")
 MATRIX_MODELS = 12  # heatmaps show the best rated models of the main component; tables list them all
 PLOT_ROWS = 60
+CONTROLS_SECONDS = 60
 DEFAULTS = {"source": "all", "method": "bt", "prior": "0", "sort": "rank", "dir": "asc"}
 
 
@@ -40,7 +41,11 @@ def leaderboard_page(request: HttpRequest) -> HttpResponse:
         board_html = _problem(f"These battles cannot be rated: {exc}", params, links)
     if request.htmx:
         return HttpResponse(board_html, status=status)
-    context = {"params": params, "controls": _controls(), "board_html": board_html, **links}
+    # New models or tournaments show up in the controls within CONTROLS_SECONDS, new sources at once.
+    controls_html = mark_safe(leaderboards.cached_text(  # our own template's output, escaped inside
+        f"controls:{sorted(params.items())}", lambda: render_to_string(
+            "leaderboard.html#controls", {"params": params, "controls": _controls()}), timeout=CONTROLS_SECONDS))
+    context = {"params": params, "controls_html": controls_html, "board_html": board_html, **links}
     return render(request, "leaderboard.html", context, status=status)
 
 
