@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
@@ -73,8 +74,7 @@ class LeaderboardQuery:
     def validate(self) -> None:
         if self.method not in {"bt", "elo"}:
             raise LeaderboardError(f"unknown method {self.method!r}; use 'bt' or 'elo'")
-        known = available_sources()
-        if self.source not in known:
+        if self.source not in {ALL, JUDGE, HUMAN} and self.source not in (known := available_sources()):
             raise LeaderboardError(f"unknown source {self.source!r}; known sources: {', '.join(known)}")
         if self.tournament and not _tournament_filter(self.tournament).exists():
             raise LeaderboardError(f"unknown tournament {self.tournament!r}")
@@ -161,11 +161,13 @@ def get_rendered(query: LeaderboardQuery, variant: str, render: Callable[[dict],
     if hit is None and not _cache_call(cache.add, f"{variant_key}:rendering", 1, timeout=30):
         hit = _cache_call(cache.get, latest_key)  # someone else is rendering the new one
     if hit is not None:
-        text, stale = hit
-        _note_read(key, stale=stale)
+        text, stale, rendered_at = hit
+        # A fresh rendering was made by a read that noted itself: no need to note this one too.
+        if stale or time.time() - rendered_at > READ_MARK_SECONDS:
+            _note_read(key, stale=stale)
         return text
     payload = get_leaderboard(query)
-    hit = (render(payload), payload["updating"])
+    hit = (render(payload), payload["updating"], time.time())
     timeout = settings.ARENA_LEADERBOARD_CACHE_SECONDS
     _cache_call(cache.set_many, {variant_key: hit, latest_key: hit}, timeout=timeout)
     return hit[0]
