@@ -414,7 +414,8 @@ def _judgments(query: LeaderboardQuery) -> QuerySet:
 
 
 def _votes(query: LeaderboardQuery) -> QuerySet:
-    rows = HumanVote.objects.all()
+    # A vote between two outputs of one model says nothing about ratings, and would stop the fit.
+    rows = HumanVote.objects.exclude(output_a__competitor=F("output_b__competitor"))
     if query.category:
         rows = rows.filter(prompt__category=query.category)
     score = Case(When(winner=HumanVote.Winner.A, then=Value(1.0)), When(winner=HumanVote.Winner.B, then=Value(0.0)),

@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from arena import leaderboards
-from arena.models import LeaderboardSnapshot
+from arena.models import LeaderboardSnapshot, Output
 
 CLOSED_REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                             "LOCATION": "redis://127.0.0.1:1/0"}}
@@ -121,3 +121,25 @@ def test_concurrent_first_requests_share_one_computation(api, rated, monkeypatch
         thread.join(timeout=60)
     assert len(answers) == 4 and len(computed) == 1
     assert all(answer["models"] == answers[0]["models"] for answer in answers)
+
+
+@pytest.mark.django_db
+def test_the_dashboard_polls_only_while_something_runs(api, rated, client):
+    client.get("/api/v1/leaderboard")
+    assert 'hx-trigger="every 5s"' not in client.get("/").content.decode()
+    api.post_rows("battles", battles("gamma", "alpha", 1, 0))  # the snapshot is now being recomputed
+    assert 'hx-trigger="every 5s"' in client.get("/").content.decode()
+    leaderboards.recompute_stale()
+    assert 'hx-trigger="every 5s"' not in client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_vote_between_two_outputs_of_one_model_cannot_break_the_fit(api, rated):
+    from arena.models import HumanVote
+    from tests import factories
+
+    factories.prompts_with_outputs({"alpha": 3, "beta": 5}, prompts=1)
+    output = Output.objects.filter(competitor__name="alpha").first()
+    HumanVote.objects.create(prompt=output.prompt, output_a=output, output_b=output, winner="a")
+    assert api.get("leaderboard", source="human").status_code == 200
+    assert api.get("leaderboard").status_code == 200
