@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from . import ingest
-from .models import Dataset
+from .models import Competitor, Dataset, JudgeConfig, Tournament
+from .tournaments import create_tournament
 
 DEMO_DIR = Path(__file__).parent / "demo_data" / "mt_bench"
 DATASET = "mt_bench"
@@ -62,9 +63,6 @@ def ensure_demo_tournament():
 
     Kept to one category so that the tiny CPU judge finishes it in a few minutes.
     """
-    from .models import Competitor, JudgeConfig, Tournament
-    from .tournaments import create_tournament
-
     existing = Tournament.objects.filter(name=DEMO_TOURNAMENT).first()
     if existing is not None:
         return existing

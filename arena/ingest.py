@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -17,9 +18,10 @@ from itertools import islice
 from typing import IO, Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 
 from .bulk import as_json, insert_rows
+from .leaderboards import mark_stale
 from .models import Competitor, Dataset, ImportedBattle, Output, Prompt
 from .uploads import (
     BattleRow,
@@ -29,8 +31,11 @@ from .uploads import (
     PromptRow,
     UploadError,
     iter_json_rows,
+    token_count,
     validate_row,
 )
+
+logger = logging.getLogger(__name__)
 
 # ~4 characters per token is the usual rule of thumb for English text under BPE tokenizers; used only
 # when the uploader gives no count, and only for display and length-control features.
@@ -59,11 +64,13 @@ def import_outputs(*, stream: IO[bytes], jsonl: bool, replace: bool = False) -> 
 
 
 def import_battles(*, stream: IO[bytes], jsonl: bool, replace: bool = False) -> ImportResult:
-    from .leaderboards import mark_stale
-
     result = _run_import(stream, jsonl, BattleRow, _write_battles, replace, "battles upload")
     if result.created or result.replaced:
-        mark_stale()
+        try:
+            mark_stale()
+        except Exception:
+            # The rows are committed: a cache or broker outage must not report them as a failure.
+            logger.exception("battles were written, but leaderboards could not be marked stale")
     return result
 
 
@@ -120,6 +127,12 @@ def _run_import(stream, jsonl, schema, writer: Writer, replace: bool, what: str)
         # Another upload inserted the same natural keys between our lookup and our insert.
         raise UploadError(409, f"{what} rejected: a concurrent upload wrote some of the same rows; "
                                "nothing was written, send it again") from None
+    except DataError as exc:
+        # ``arena.limits`` should have caught every unstorable value; if one slips through, say so
+        # as the client's bad input (the transaction rolled back) rather than a server error.
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UploadError(422, f"{what} rejected: the database cannot store a value ({reason}); "
+                               "nothing was written") from None
     return state.result
 
 
@@ -207,8 +220,8 @@ OUTPUT_COLUMNS = ("competitor_id", "prompt_id", "turns", "metadata", "char_count
 def _output_values(row: OutputRow) -> dict:
     turns = row.all_turns()
     chars = sum(map(len, turns))
-    tokens = row.metadata.get("token_count", row.metadata.get("tokens"))
-    if not isinstance(tokens, int) or tokens < 0:
+    tokens = token_count(row.metadata)
+    if tokens is None:
         tokens = math.ceil(chars / CHARS_PER_TOKEN)
     return {"turns": turns, "metadata": row.metadata, "char_count": chars, "token_count": tokens}
 

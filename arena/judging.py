@@ -2,34 +2,38 @@
 
 The network or model call happens outside any database transaction; claims are conditional
 UPDATEs so that two workers never judge the same match, and a unique constraint makes a second
-judgment of a match impossible even if they tried.
+judgment of a match impossible even if they tried. A claim is a short lease that a heartbeat renews
+while the judge works, so the matches of a worker that died are free again within seconds.
+
+What follows a judgment (next bracket rounds, stale leaderboards) is not done here: the caller
+runs ``tournaments.after_judgments`` and enqueues what it returns.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from judges.base import Criterion, CriterionResult, JudgeError, PairTask, Rubric, Verdict
-from judges.both_orders import PairResult, judge_both_orders
-from judges.cache import Score
+from judges.base import JudgeError, PairTask, Verdict
+from judges.both_orders import PairResult
+from judges.cache import CachedJudge, ScoreCache, verdict_to_dict
+from judges.prompts import rubric_from_dict
 from judges.registry import build_judge, spec_fingerprint
 
 from .models import JudgeCacheEntry, JudgeConfig, Judgment, Match
+from .ratings import verdict_outcome
 
 log = logging.getLogger(__name__)
-
-# Graded labels that count as strong verdicts (weighted by ARENA_STRONG_VERDICT_WEIGHT).
-STRONG_LABELS = {"A>>B", "B>>A"}
 
 
 @dataclass
@@ -37,6 +41,8 @@ class JudgingOutcome:
     done: list[int] = field(default_factory=list)
     retry: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    # Still held by another worker's live lease: ask again once that lease could have run out.
+    leased: list[int] = field(default_factory=list)
     errors: dict[int, str] = field(default_factory=dict)
 
 
@@ -63,6 +69,8 @@ def judge_matches(*, match_ids: list[int], final_attempt: bool = False) -> Judgi
     """Judge the given matches; retryable failures go back to pending unless this is the last try."""
     outcome = JudgingOutcome()
     claimed = claim_matches(match_ids)
+    outcome.leased = list(Match.objects.filter(pk__in=set(match_ids) - set(claimed), status=Match.Status.RUNNING)
+                          .values_list("pk", flat=True))
     matches = list(
         Match.objects.filter(pk__in=claimed).select_related(
             "prompt", "output_a", "output_b", "tournament__judge_config__rubric"
@@ -72,24 +80,50 @@ def judge_matches(*, match_ids: list[int], final_attempt: bool = False) -> Judgi
     for match in matches:
         by_config.setdefault(match.tournament.judge_config_id, []).append(match)
     try:
-        for group in by_config.values():
-            _judge_group(group, outcome, final_attempt)
+        with heartbeat(claimed):
+            for group in by_config.values():
+                _judge_group(group, outcome, final_attempt)
     except Exception:
         # A bug or an outage we did not classify: hand the unfinished matches back at once instead of
-        # leaving them leased for ARENA_MATCH_LEASE_SECONDS, then let the task fail loudly.
+        # leaving them leased, then let the task fail loudly.
         finished = set(outcome.done) | set(outcome.failed) | set(outcome.retry)
         Match.objects.filter(pk__in=set(claimed) - finished, status=Match.Status.RUNNING).update(
             status=Match.Status.PENDING)
         raise
-    _after_judging(matches, outcome)
     return outcome
+
+
+@contextmanager
+def heartbeat(match_ids: list[int]) -> Iterator[None]:
+    """Renew the lease on ``match_ids`` every third of a lease while the judge works.
+
+    A judge batch on a GPU can outlast a short lease; renewing it lets the lease be short, so that
+    a worker that dies (and stops renewing) frees its matches within one lease.
+    """
+    stop = threading.Event()
+    interval = settings.ARENA_MATCH_LEASE_SECONDS / 3
+
+    def renew() -> None:
+        try:
+            while not stop.wait(interval):
+                Match.objects.filter(pk__in=match_ids, status=Match.Status.RUNNING).update(claimed_at=timezone.now())
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=renew, name="match-lease-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _judge_group(matches: list[Match], outcome: JudgingOutcome, final_attempt: bool) -> None:
     config = matches[0].tournament.judge_config
     tasks = [pair_task(m, config) for m in matches]
     try:
-        results = CachedJudge(config).judge_pairs(tasks, both_orders=config.both_orders)
+        results = cached_judge(config).judge_pairs(tasks, both_orders=config.both_orders)
     except JudgeError as exc:
         for match in matches:
             _release(match, exc, outcome, final_attempt)
@@ -117,29 +151,7 @@ def _release(match: Match, error: JudgeError, outcome: JudgingOutcome, final_att
     log.warning("match %s %s: %s", match.pk, "will be retried" if retry else "failed", error)
 
 
-def _after_judging(matches: list[Match], outcome: JudgingOutcome) -> None:
-    from .leaderboards import mark_stale
-    from .tournaments import advance
-
-    done = set(outcome.done)
-    tournaments = {m.tournament_id: m.tournament for m in matches}
-    for tournament in tournaments.values():
-        advance(tournament=tournament,
-                prompt_ids=[m.prompt_id for m in matches if m.pk in done and m.tournament_id == tournament.pk])
-    if done:
-        mark_stale()
-
-
 # --- tasks for the judge ---------------------------------------------------------------------------
-
-def rubric_of(config: JudgeConfig) -> Rubric:
-    rubric = config.rubric
-    return Rubric(
-        name=rubric.name, version=rubric.version, instructions=rubric.instructions,
-        criteria=tuple(Criterion(c["name"], c.get("description", ""), float(c.get("weight", 1)))
-                       for c in rubric.criteria),
-    )
-
 
 def pair_task(match: Match, config: JudgeConfig) -> PairTask:
     reference = match.prompt.reference
@@ -147,7 +159,7 @@ def pair_task(match: Match, config: JudgeConfig) -> PairTask:
         prompt_turns=tuple(match.prompt.turns),
         output_a_turns=tuple(match.output_a.turns),
         output_b_turns=tuple(match.output_b.turns),
-        rubric=rubric_of(config),
+        rubric=rubric_from_dict(config.rubric.as_spec()),
         reference_turns=tuple(reference) if reference else None,
         key=str(match.pk),
     )
@@ -158,12 +170,12 @@ def record_judgment(*, match: Match, judge_config: JudgeConfig, result: PairResu
     combined: Verdict = result.combined
     verdicts = [v for v in (result.forward, result.backward) if isinstance(v, Verdict)]
     paid = [v for v in verdicts if not v.extra.get("cached")]
-    score = combined.prob_a if combined.prob_a is not None else {"a": 1.0, "b": 0.0, "tie": 0.5}[combined.winner]
+    score, weight = verdict_outcome(winner=combined.winner, prob_a=combined.prob_a, label=combined.label,
+                                    strong_weight=settings.ARENA_STRONG_VERDICT_WEIGHT)
     try:
         with transaction.atomic():
             judgment = Judgment.objects.create(
-                match=match, judge_config=judge_config, winner=combined.winner, score_a=score,
-                weight=settings.ARENA_STRONG_VERDICT_WEIGHT if combined.label in STRONG_LABELS else 1.0,
+                match=match, judge_config=judge_config, winner=combined.winner, score_a=score, weight=weight,
                 prob_a=combined.prob_a, label=combined.label or "", consistent=result.consistent,
                 forward=verdict_to_dict(result.forward), backward=verdict_to_dict(result.backward),
                 prompt_tokens=sum(v.prompt_tokens for v in paid),
@@ -179,69 +191,31 @@ def record_judgment(*, match: Match, judge_config: JudgeConfig, result: PairResu
     return judgment
 
 
-# --- verdicts as JSON, and the judgment cache ------------------------------------------------------
+# --- the judge of a configuration, with its caches in the database ----------------------------------
 
-def verdict_to_dict(verdict: Verdict | JudgeError | None) -> dict | None:
-    if verdict is None:
-        return None
-    if isinstance(verdict, JudgeError):
-        return {"error": str(verdict), "retryable": verdict.retryable}
-    return dataclasses.asdict(verdict)
+class DbCacheStore:
+    """``judges.cache.CacheStore`` on the ``JudgeCacheEntry`` table, one namespace per instance."""
 
+    def __init__(self, namespace: str):
+        self.namespace = namespace
 
-def verdict_from_dict(data: dict) -> Verdict:
-    fields = dict(data)
-    fields["criteria"] = tuple(CriterionResult(**c) for c in fields.get("criteria", ()))
-    return Verdict(**fields)
+    def get_many(self, keys: list[str]) -> dict[str, dict]:
+        rows = JudgeCacheEntry.objects.filter(fingerprint=self.namespace, key__in=set(keys))
+        return dict(rows.values_list("key", "value"))
 
-
-def task_key(task: PairTask) -> str:
-    """Everything the judge sees, in the order it sees it."""
-    content = [task.prompt_turns, task.output_a_turns, task.output_b_turns, task.reference_turns,
-               dataclasses.asdict(task.rubric)]
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
-
-
-class CachedJudge:
-    """A judge configuration's judge, with every verdict it ever gave kept in the database.
-
-    An identical (configuration fingerprint, prompt, output pair, order) is never judged twice, so
-    re-running a tournament, or judging the same outputs in another tournament, costs nothing.
-    """
-
-    def __init__(self, config: JudgeConfig):
-        spec = config.spec()
-        self.fingerprint = spec_fingerprint(spec)
-        self.judge = _built_judge(self.fingerprint, spec)
-        # judge_both_orders reads the tie margin from here.
-        self.options = getattr(self.judge, "options", None)
-
-    def judge_many(self, tasks: list[PairTask]) -> list[Verdict | JudgeError]:
-        keys = [task_key(t) for t in tasks]
-        stored = dict(JudgeCacheEntry.objects.filter(fingerprint=self.fingerprint, key__in=set(keys))
-                      .values_list("key", "value"))
-        misses = [i for i, key in enumerate(keys) if key not in stored]
-        fresh = self.judge.judge_many([tasks[i] for i in misses]) if misses else []
+    def put_many(self, values: dict[str, dict]) -> None:
         JudgeCacheEntry.objects.bulk_create(
-            [JudgeCacheEntry(fingerprint=self.fingerprint, key=keys[i], value=verdict_to_dict(v))
-             for i, v in zip(misses, fresh, strict=True) if isinstance(v, Verdict)],
+            [JudgeCacheEntry(fingerprint=self.namespace, key=k, value=v) for k, v in values.items()],
             ignore_conflicts=True,
         )
-        results: list[Verdict | JudgeError] = [None] * len(tasks)  # type: ignore[list-item]
-        for i, verdict in zip(misses, fresh, strict=True):
-            results[i] = verdict
-        for i, key in enumerate(keys):
-            if results[i] is None:
-                cached = verdict_from_dict(stored[key])
-                results[i] = dataclasses.replace(cached, extra={**cached.extra, "cached": True})
-        return results
 
-    def judge_pairs(self, tasks: list[PairTask], *, both_orders: bool) -> list[PairResult]:
-        if both_orders:
-            return judge_both_orders(self, tasks)
-        verdicts = self.judge_many(tasks)
-        return [PairResult(task=t, forward=v, backward=None, combined=v if isinstance(v, Verdict) else None,
-                           consistent=None) for t, v in zip(tasks, verdicts, strict=True)]
+
+def cached_judge(config: JudgeConfig) -> CachedJudge:
+    """The configuration's judge with its verdicts kept in the database (namespace: the fingerprint)
+    and, for pointwise judges, its output scores too (namespace: ``score:`` + fingerprint)."""
+    spec = config.spec()
+    fingerprint = spec_fingerprint(spec)
+    return CachedJudge(_built_judge(fingerprint, spec), store=DbCacheStore(fingerprint))
 
 
 _JUDGES: dict[str, object] = {}
@@ -253,22 +227,6 @@ def _built_judge(fingerprint: str, spec: dict):
     fingerprint leaves out operational params such as timeouts."""
     key = json.dumps(spec, sort_keys=True, default=str)
     if key not in _JUDGES:
-        _JUDGES[key] = build_judge(spec, score_cache=DbScoreCache(fingerprint))
+        scores = ScoreCache(DbCacheStore("score:" + fingerprint[:58]))
+        _JUDGES[key] = build_judge(spec, score_cache=scores)
     return _JUDGES[key]
-
-
-class DbScoreCache:
-    """Pointwise scores per output, shared by every match the output plays in."""
-
-    def __init__(self, fingerprint: str):
-        self.fingerprint = "score:" + fingerprint[:58]
-
-    def get_many(self, keys: list[str]) -> dict[str, Score]:
-        rows = JudgeCacheEntry.objects.filter(fingerprint=self.fingerprint, key__in=set(keys))
-        return {key: Score.from_dict(value) for key, value in rows.values_list("key", "value")}
-
-    def put_many(self, scores: dict[str, Score]) -> None:
-        JudgeCacheEntry.objects.bulk_create(
-            [JudgeCacheEntry(fingerprint=self.fingerprint, key=k, value=s.as_dict()) for k, s in scores.items()],
-            ignore_conflicts=True,
-        )

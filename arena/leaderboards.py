@@ -4,8 +4,8 @@ Every source of evidence becomes cells of ``(model_a, model_b, score_a, count, w
 ``GROUP BY`` in the database, so a million judgments never turn into a million Python objects.
 Snapshots are stored per query. A request never fits inline except the very first one for a query,
 and concurrent first requests share that one computation (they wait on the snapshot's row lock). Once
-new results mark snapshots stale, requests keep getting the last snapshot, flagged ``updating``, while a
-debounced Celery task recomputes, in the background, only the snapshots that were read recently.
+new results mark snapshots stale, requests keep getting the last snapshot, flagged ``updating``, while the
+beat task ``recompute_leaderboards`` recomputes, in the background, only the snapshots read recently.
 
 The database is the truth; the cache (Redis in production) only saves database reads. Every cache
 operation may fail (Redis down) without failing the request: it is logged and the database answers.
@@ -30,6 +30,7 @@ from django.db.models import Case, Count, F, FloatField, QuerySet, Sum, Value, W
 from django.utils import timezone
 
 from . import ratings
+from .limits import BIGINT_MAX, check_text, column_chars
 from .models import (
     Competitor,
     HumanVote,
@@ -46,7 +47,6 @@ log = logging.getLogger(__name__)
 
 JUDGE, HUMAN, ALL = "judge", "human", "all"
 GENERATION_KEY = "leaderboard:generation"
-SCHEDULED_KEY = "leaderboard:recompute-scheduled"
 MAX_PRIOR = 10  # virtual ties per pair; a small whole number keeps the set of cacheable queries small
 READ_MARK_SECONDS = 300  # a snapshot's read_at is written at most this often
 
@@ -72,6 +72,7 @@ class LeaderboardQuery:
         return json.dumps({**asdict(self), "weights": weights}, sort_keys=True)
 
     def validate(self) -> None:
+        self._validate_text()
         if self.method not in {"bt", "elo"}:
             raise LeaderboardError(f"unknown method {self.method!r}; use 'bt' or 'elo'")
         if self.source not in {ALL, JUDGE, HUMAN} and self.source not in (known := available_sources()):
@@ -98,6 +99,16 @@ class LeaderboardQuery:
             raise LeaderboardError(f"prior must be a whole number of virtual ties from 0 to {MAX_PRIOR}")
         if self.prior and (self.method != "bt" or self.style_control):
             raise LeaderboardError("the virtual-tie prior applies to method=bt without style control")
+
+    def _validate_text(self) -> None:
+        # Each value is compared with a stored one: it must be text the column could hold.
+        columns = {"source": (ImportedBattle, "source"), "category": (Prompt, "category"),
+                   "tournament": (Tournament, "name"), "anchor": (Competitor, "name"), "judge": (JudgeConfig, "name")}
+        for name, (model, column) in columns.items():
+            try:
+                check_text(getattr(self, name), name=name, max_chars=column_chars(model, column))
+            except ValueError as exc:
+                raise LeaderboardError(str(exc)) from None
 
 
 def available_sources() -> list[str]:
@@ -135,7 +146,7 @@ def get_leaderboard(query: LeaderboardQuery) -> dict:
         served = {**snapshot.payload, "updating": snapshot.stale}
         if cache_key:
             _cache_call(cache.set, cache_key, served, timeout=settings.ARENA_LEADERBOARD_CACHE_SECONDS)
-    _note_read(key, stale=served["updating"])
+    _note_read(key)
     error = served.get("error")
     if error:
         raise ratings.RatingError(error)
@@ -164,7 +175,7 @@ def get_rendered(query: LeaderboardQuery, variant: str, render: Callable[[dict],
         text, stale, rendered_at = hit
         # A fresh rendering was made by a read that noted itself: no need to note this one too.
         if stale or time.time() - rendered_at > READ_MARK_SECONDS:
-            _note_read(key, stale=stale)
+            _note_read(key)
         return text
     payload = get_leaderboard(query)
     hit = (render(payload), payload["updating"], time.time())
@@ -229,8 +240,11 @@ def _payload_or_error(query: LeaderboardQuery) -> dict:
 
 
 def recompute_stale() -> int:
-    """Recompute the stale snapshots that someone read recently; the others wait for their next read."""
-    _cache_call(cache.delete, SCHEDULED_KEY)
+    """Recompute the stale snapshots that someone read recently; the others wait for their next read.
+
+    Run by the beat task ``recompute_leaderboards`` every ARENA_LEADERBOARD_DEBOUNCE_SECONDS, so many
+    results in a burst cost one recompute.
+    """
     recent = timezone.now() - timedelta(seconds=settings.ARENA_LEADERBOARD_READ_WINDOW_SECONDS)
     done = 0
     for snapshot in LeaderboardSnapshot.objects.filter(stale=True, read_at__gte=recent):
@@ -254,41 +268,23 @@ def _query_of(snapshot: LeaderboardSnapshot) -> LeaderboardQuery | None:
 
 
 def mark_stale() -> None:
-    """New results arrived: every snapshot is out of date; recompute the ones in use soon, only once.
+    """New results arrived: every snapshot is out of date; the beat task recomputes the ones in use.
 
-    Safe to call after a committed write: the database flag is the truth, and a failing cache or broker
-    is logged, never raised, so it cannot turn a successful write into an error.
+    Safe to call after a committed write: the database flag is the truth, and a failing cache is
+    logged, never raised, so it cannot turn a successful write into an error.
     """
     # marked_at moves on for snapshots that are stale already too: a recompute running now started
     # before these results, and must leave its snapshot stale.
     LeaderboardSnapshot.objects.update(stale=True, marked_at=timezone.now())
     _bump_generation()
-    _schedule_recompute()
 
 
-def _schedule_recompute() -> None:
-    delay = settings.ARENA_LEADERBOARD_DEBOUNCE_SECONDS
-    if _cache_call(cache.add, SCHEDULED_KEY, 1, timeout=delay * 6) is False:
-        return  # already scheduled
-    transaction.on_commit(_enqueue_recompute(delay), robust=True)
-
-
-def _enqueue_recompute(delay: int) -> Callable[[], None]:
-    def enqueue() -> None:
-        from .tasks import recompute_leaderboards
-
-        recompute_leaderboards.apply_async(countdown=delay)
-
-    return enqueue
-
-
-def _note_read(key: str, *, stale: bool) -> None:
-    """Remember that a snapshot is in use (at most every few minutes), and get a stale one recomputed."""
+def _note_read(key: str) -> None:
+    """Remember that a snapshot is in use (at most every few minutes): the beat task recomputes only
+    stale snapshots read recently."""
     if _cache_call(cache.add, f"leaderboard:read:{_digest(key)}", 1, timeout=READ_MARK_SECONDS) is False:
         return
     LeaderboardSnapshot.objects.filter(key=key).update(read_at=timezone.now())
-    if stale:
-        _schedule_recompute()
 
 
 def _cache_key(key: str) -> str | None:
@@ -418,18 +414,22 @@ def _votes(query: LeaderboardQuery) -> QuerySet:
     rows = HumanVote.objects.exclude(output_a__competitor=F("output_b__competitor"))
     if query.category:
         rows = rows.filter(prompt__category=query.category)
-    score = Case(When(winner=HumanVote.Winner.A, then=Value(1.0)), When(winner=HumanVote.Winner.B, then=Value(0.0)),
-                 default=Value(0.5), output_field=FloatField())
+    score = Case(When(winner=HumanVote.Winner.A, then=Value(ratings.WINNER_SCORES["a"])),
+                 When(winner=HumanVote.Winner.B, then=Value(ratings.WINNER_SCORES["b"])),
+                 default=Value(ratings.WINNER_SCORES["tie"]), output_field=FloatField())
     return rows.annotate(ca=F("output_a__competitor_id"), cb=F("output_b__competitor_id"), s=score,
                          weight=Value(1.0, output_field=FloatField()))
 
 
 def _tournament_filter(value: str) -> QuerySet:
-    return Tournament.objects.filter(pk=int(value)) if value.isdigit() else Tournament.objects.filter(name=value)
+    # isdigit() alone accepts "²", which int() refuses; an id past bigint names no row.
+    is_id = value.isascii() and value.isdigit() and int(value) <= BIGINT_MAX
+    return Tournament.objects.filter(pk=int(value)) if is_id else Tournament.objects.filter(name=value)
 
 
 def _judge_filter(value: str) -> QuerySet:
-    return JudgeConfig.objects.filter(pk=int(value)) if value.isdigit() else JudgeConfig.objects.filter(name=value)
+    is_id = value.isascii() and value.isdigit() and int(value) <= BIGINT_MAX  # as for tournaments
+    return JudgeConfig.objects.filter(pk=int(value)) if is_id else JudgeConfig.objects.filter(name=value)
 
 
 # --- presenting -----------------------------------------------------------------------------------

@@ -11,6 +11,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from judges.base import ConfigurationError
+from judges.prompts import rubric_from_dict
+
 
 class CompetitorQuerySet(models.QuerySet):
     def with_output_counts(self) -> CompetitorQuerySet:
@@ -120,7 +123,10 @@ class Rubric(models.Model):
         return f"{self.name} v{self.version}"
 
     def clean(self) -> None:
-        validate_criteria(self.criteria)
+        try:
+            rubric_from_dict(self.as_spec())
+        except ConfigurationError as exc:
+            raise ValidationError({"criteria": str(exc)}) from None
 
     def as_spec(self) -> dict:
         return {
@@ -129,17 +135,6 @@ class Rubric(models.Model):
             "instructions": self.instructions,
             "criteria": self.criteria,
         }
-
-
-def validate_criteria(criteria: object) -> None:
-    if not isinstance(criteria, list) or not criteria:
-        raise ValidationError("criteria must be a non-empty list of {name, description, weight}")
-    for item in criteria:
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
-            raise ValidationError(f"each criterion needs a name: {item!r}")
-        weight = item.get("weight", 1)
-        if not isinstance(weight, int | float) or weight <= 0:
-            raise ValidationError(f"criterion {item['name']!r} needs a positive weight")
 
 
 class JudgeConfig(models.Model):
@@ -260,8 +255,15 @@ class MatchQuerySet(models.QuerySet):
         return self.filter(status=Match.Status.PENDING)
 
     def stale(self, *, older_than: timezone.timedelta) -> MatchQuerySet:
-        """Claimed by a worker that has not finished in time (it may have died)."""
+        """Claimed by a worker that has not renewed its lease in time (it died)."""
         return self.filter(status=Match.Status.RUNNING, claimed_at__lt=timezone.now() - older_than)
+
+    def unqueued(self, *, grace: timezone.timedelta, lost_after: timezone.timedelta) -> MatchQuerySet:
+        """Pending matches that no queued task will reach: never published (the broker was down when
+        they were made), or published so long ago that the message must be lost (a broker restart)."""
+        now = timezone.now()
+        never = Q(enqueued_at__isnull=True, created_at__lt=now - grace)
+        return self.filter(never | Q(enqueued_at__lt=now - lost_after), status=Match.Status.PENDING)
 
 
 class Match(models.Model):
@@ -282,6 +284,8 @@ class Match(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # When a judge task for this match was last published; null while none was (see the sweeper).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -12,6 +12,8 @@ from itertools import combinations
 
 import numpy as np
 
+from arena.ratings.tables import expected_score
+
 Pair = tuple[int, int]
 
 
@@ -70,7 +72,6 @@ def adaptive_pairs(
 
 def _pair_information(pair: Pair, ratings: Mapping[int, float], counts: Mapping[Pair, int]) -> float:
     a, b = pair
-    gap = ratings.get(a, 1000.0) - ratings.get(b, 1000.0)
-    p = 1.0 / (1.0 + 10.0 ** (-gap / 400.0))
+    p = float(expected_score(ratings.get(a, 1000.0) - ratings.get(b, 1000.0)))
     seen = counts.get(pair, 0) + counts.get((b, a), 0)
     return p * (1.0 - p) / (1.0 + seen)

@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from arena.ratings.cells import STRONG_VERDICT_WEIGHT
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -42,18 +44,49 @@ def env_int(name: str, default: int) -> int:
 DATA_DIR = Path(env_str("ARENA_DATA_DIR", str(BASE_DIR / "var")))
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    # A zero-setup demo still needs a stable key; keep it next to the SQLite file, never in the repo.
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
+
+
+def generated_secret_key(path: Path) -> str:
+    """The key in ``path``, created on first use readable by its owner only (it signs sessions and
+    CSRF tokens). Written to a private temporary file and linked into place, so that processes
+    starting together (web workers, a Celery worker) all read the one complete key."""
+    if not path.exists():
+        import tempfile
         from secrets import token_urlsafe
 
-        key_file.write_text(token_urlsafe(50))
-    SECRET_KEY = key_file.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # mode 0600
+        try:
+            with os.fdopen(handle, "w") as out:
+                out.write(token_urlsafe(50))
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            os.unlink(temporary)
+    return path.read_text().strip()
+
+
+if not SECRET_KEY:
+    # A zero-setup demo still needs a stable key; keep it next to the SQLite file, never in the repo.
+    SECRET_KEY = generated_secret_key(DATA_DIR / "secret_key")
 
 ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+# --- Production: HTTPS ----------------------------------------------------------------------------
+# ARENA_HTTPS=true (the arena is reached over TLS only) turns on what `check --deploy` asks for;
+# each part can still be set on its own. Behind a TLS-terminating proxy, also set
+# ARENA_PROXY_SSL_HEADER=true so that Django trusts the proxy's X-Forwarded-Proto (only when the
+# proxy always sets it: a client could otherwise claim https).
+HTTPS = env_bool("ARENA_HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("ARENA_SSL_REDIRECT", HTTPS)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("ARENA_SECURE_COOKIES", HTTPS)
+SECURE_HSTS_SECONDS = env_int("ARENA_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("ARENA_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("ARENA_HSTS_PRELOAD", HTTPS)
+if env_bool("ARENA_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -61,6 +94,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "whitenoise.runserver_nostatic",  # runserver leaves static files to whitenoise, as gunicorn does
     "django.contrib.staticfiles",
     "ninja",  # serves the API docs page from local static files instead of a CDN
     "django_htmx",
@@ -127,6 +161,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request until collectstatic runs
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Whitenoise also serves straight from static/ and the apps' static folders, so that pages have their
+# CSS and htmx (and the API docs their Swagger UI) before any collectstatic, as under runserver.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 LOGIN_URL = "/admin/login/"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -144,7 +182,7 @@ CACHES = {
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     # Longer than the longest judge batch, so Redis never redelivers a task that is still running.
-    {"visibility_timeout": env_int("ARENA_VISIBILITY_TIMEOUT", 3 * 3600)}
+    {"visibility_timeout": env_int("ARENA_VISIBILITY_TIMEOUT", 3 * 3600), "socket_connect_timeout": 3}
     if REDIS_URL
     else {
         "data_folder_in": str(BROKER_DIR / "queue"),
@@ -159,8 +197,15 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"arena.tasks.judge_matches": {"queue": "judge"}}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = False
+# A broker that is down must not hang a web request: fail fast, and the sweeper publishes later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stale-matches": {"task": "arena.tasks.requeue_stale_matches", "schedule": 300.0},
+    "sweep-matches": {"task": "arena.tasks.sweep_matches", "schedule": float(env_int("ARENA_SWEEP_SECONDS", 10))},
+    "recompute-leaderboards": {
+        "task": "arena.tasks.recompute_leaderboards",
+        "schedule": float(env_int("ARENA_LEADERBOARD_DEBOUNCE_SECONDS", 10)),
+    },
 }
 
 # --- The arena's own knobs -------------------------------------------------------------------------
@@ -169,11 +214,15 @@ ARENA_MAX_FIELD_CHARS = env_int("ARENA_MAX_FIELD_CHARS", 200_000)
 ARENA_UPLOAD_BATCH_ROWS = env_int("ARENA_UPLOAD_BATCH_ROWS", 5000)
 ARENA_MAX_REPORTED_ERRORS = 100
 ARENA_JUDGE_BATCH = env_int("ARENA_JUDGE_BATCH", 8)
-# A worker holding a match longer than this is presumed dead and the match is judged again.
-ARENA_MATCH_LEASE_SECONDS = env_int("ARENA_MATCH_LEASE_SECONDS", 1800)
-# Arena-Hard counts a strong verdict (A>>B) as three wins.
-ARENA_STRONG_VERDICT_WEIGHT = float(env_int("ARENA_STRONG_VERDICT_WEIGHT", 3))
-# Leaderboards are recomputed at most this often after new results (debounce).
+# A claimed match is leased for this long; the judging worker renews the lease every third of it, so
+# a worker that dies frees its matches within one lease (the sweeper then publishes them again).
+ARENA_MATCH_LEASE_SECONDS = env_int("ARENA_MATCH_LEASE_SECONDS", 30)
+# A pending match never published this long after it was made (the broker was down) is published
+# by the sweeper; so is one published this long ago while the judge queue is empty (a lost message).
+ARENA_ENQUEUE_GRACE_SECONDS = env_int("ARENA_ENQUEUE_GRACE_SECONDS", 30)
+# How much a strong verdict (A>>B) counts; Arena-Hard's choice is the default (see arena.ratings).
+ARENA_STRONG_VERDICT_WEIGHT = float(env_int("ARENA_STRONG_VERDICT_WEIGHT", int(STRONG_VERDICT_WEIGHT)))
+# Leaderboards are recomputed at most this often after new results (debounce, by the beat task).
 ARENA_LEADERBOARD_DEBOUNCE_SECONDS = env_int("ARENA_LEADERBOARD_DEBOUNCE_SECONDS", 10)
 ARENA_BOOTSTRAP_ROUNDS = env_int("ARENA_BOOTSTRAP_ROUNDS", 1000)
 # Cached leaderboard answers expire (the snapshot in the database stays); stale snapshots not read for

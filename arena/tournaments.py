@@ -1,4 +1,8 @@
-"""Tournaments: create them, lay out their matches, advance brackets, and enqueue judging."""
+"""Tournaments: create them, lay out their matches, and advance them as judgments land.
+
+Domain functions here create matches and return; the entry point that called them enqueues the
+pending ones (``tasks.enqueue_pending``), so this module never imports the task layer.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
-from . import scheduling
+from . import leaderboards, ratings, scheduling
 from .models import Competitor, Dataset, JudgeConfig, Match, Output, Prompt, Tournament
 
 
@@ -49,7 +53,8 @@ def create_tournament(
 
 
 def schedule_round(*, tournament: Tournament) -> int:
-    """Create the tournament's next matches and enqueue them for judging; returns how many were made."""
+    """Create the tournament's first matches and mark it running; returns how many were made.
+    The caller enqueues them (``tasks.enqueue_pending``)."""
     with transaction.atomic():
         if tournament.schedule == Tournament.Schedule.BRACKET:
             created = _create_matches(tournament, _bracket_openers(tournament), round_number=1)
@@ -58,41 +63,44 @@ def schedule_round(*, tournament: Tournament) -> int:
         else:
             created = _create_matches(tournament, _all_prompt_pairs(tournament), round_number=1)
         Tournament.objects.filter(pk=tournament.pk).update(status=Tournament.Status.RUNNING)
-        enqueue_matches([m.pk for m in created])
     return len(created)
 
 
-def enqueue_matches(match_ids: Iterable[int]) -> None:
-    """Send matches to the judge queue in batches, once the surrounding transaction commits."""
-    from .tasks import judge_matches
+def after_judgments(*, match_ids: Iterable[int]) -> list[int]:
+    """The one step after matches are judged (or fail for good): open the next bracket or adaptive
+    rounds, finish tournaments with nothing left, mark leaderboards stale. Returns the new matches'
+    ids for the caller to enqueue."""
+    matches = list(Match.objects.filter(pk__in=list(match_ids)).select_related("tournament"))
+    by_tournament = {m.tournament_id: m.tournament for m in matches}
+    made: list[int] = []
+    for tournament in by_tournament.values():
+        judged = [m.prompt_id for m in matches if m.tournament_id == tournament.pk and m.status == Match.Status.DONE]
+        made += advance(tournament=tournament, prompt_ids=judged)
+    if any(m.status == Match.Status.DONE for m in matches):
+        leaderboards.mark_stale()
+    return made
 
-    ids = list(match_ids)
-    size = settings.ARENA_JUDGE_BATCH
-    for start in range(0, len(ids), size):
-        judge_matches.delay_on_commit(ids[start:start + size])
 
-
-def advance(*, tournament: Tournament, prompt_ids: Iterable[int]) -> int:
-    """After judgments: open the next round where the schedule has rounds; returns matches made."""
+def advance(*, tournament: Tournament, prompt_ids: Iterable[int]) -> list[int]:
+    """Open the next round where the schedule has rounds; returns the new matches' ids."""
     if tournament.schedule == Tournament.Schedule.BRACKET:
         made = _advance_brackets(tournament, prompt_ids)
     elif tournament.schedule == Tournament.Schedule.ADAPTIVE:
         made = _advance_adaptive(tournament)
     else:
-        made = 0
+        made = []
     finish_if_done(tournament=tournament)
     return made
 
 
-def _advance_brackets(tournament: Tournament, prompt_ids: Iterable[int]) -> int:
+def _advance_brackets(tournament: Tournament, prompt_ids: Iterable[int]) -> list[int]:
     made = []
     with transaction.atomic():
         for prompt_id in set(prompt_ids):
             pairs, round_number = _next_bracket_round(tournament, prompt_id)
             if pairs:
                 made += _create_matches(tournament, {prompt_id: pairs}, round_number=round_number)
-        enqueue_matches([m.pk for m in made])
-    return len(made)
+    return [m.pk for m in made]
 
 
 def finish_if_done(*, tournament: Tournament) -> bool:
@@ -193,16 +201,15 @@ def _bracket_winner(match: Match) -> int:
 
 # --- adaptive --------------------------------------------------------------------------------------
 
-def _advance_adaptive(tournament: Tournament) -> int:
+def _advance_adaptive(tournament: Tournament) -> list[int]:
     if tournament.matches.filter(status__in=[Match.Status.PENDING, Match.Status.RUNNING]).exists():
-        return 0
+        return []
     last = tournament.matches.aggregate(r=Max("round"))["r"] or 0
     if last >= settings.ARENA_ADAPTIVE_ROUNDS:
-        return 0
+        return []
     with transaction.atomic():
         made = _create_matches(tournament, _adaptive_pairs(tournament, last + 1), round_number=last + 1)
-        enqueue_matches([m.pk for m in made])
-    return len(made)
+    return [m.pk for m in made]
 
 
 def _adaptive_pairs(tournament: Tournament, round_number: int) -> dict[int, list[scheduling.Pair]]:
@@ -228,10 +235,7 @@ def _adaptive_pairs(tournament: Tournament, round_number: int) -> dict[int, list
 
 def _current_ratings(tournament: Tournament) -> dict[int, float]:
     """Bradley-Terry ratings from the tournament's judgments so far; none until they are identifiable."""
-    from . import ratings
-    from .leaderboards import LeaderboardQuery, battle_cells
-
-    cells = battle_cells(LeaderboardQuery(source="judge", tournament=str(tournament.pk)))
+    cells = leaderboards.battle_cells(leaderboards.LeaderboardQuery(source="judge", tournament=str(tournament.pk)))
     if cells is None:
         return {}
     try:
@@ -245,19 +249,20 @@ def _current_ratings(tournament: Tournament) -> dict[int, float]:
 # --- re-running -------------------------------------------------------------------------------------
 
 def retry_failed(*, tournament: Tournament) -> int:
-    """Put the tournament's failed matches back on the queue; judged matches are left alone."""
+    """Make the tournament's failed matches pending again (the caller enqueues them); judged matches
+    are left alone."""
     with transaction.atomic():
         ids = list(tournament.matches.filter(status=Match.Status.FAILED).values_list("pk", flat=True))
-        Match.objects.filter(pk__in=ids).update(status=Match.Status.PENDING, last_error="")
+        Match.objects.filter(pk__in=ids).update(status=Match.Status.PENDING, last_error="", enqueued_at=None)
         Tournament.objects.filter(pk=tournament.pk).update(status=Tournament.Status.RUNNING)
-        enqueue_matches(ids)
     return len(ids)
 
 
 def rejudge(*, tournament: Tournament, judge_config: JudgeConfig, name: str = "") -> Tournament:
     """The same matches (same prompts, same stored outputs) judged again under another configuration.
 
-    Nothing is regenerated: the new tournament points at the outputs already stored.
+    Nothing is regenerated: the new tournament points at the outputs already stored. The caller
+    enqueues the new tournament's matches.
     """
     if judge_config.pk == tournament.judge_config_id:
         raise TournamentError("that is the tournament's own judge: use retry_failed to re-run failures")
@@ -273,5 +278,4 @@ def rejudge(*, tournament: Tournament, judge_config: JudgeConfig, name: str = ""
                   competitor_b_id=m.competitor_b_id, output_a_id=m.output_a_id, output_b_id=m.output_b_id)
             for m in tournament.matches.all()
         ])
-        enqueue_matches(copy.matches.values_list("pk", flat=True))
     return copy

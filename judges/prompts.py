@@ -77,6 +77,8 @@ def rubric_from_dict(data: Mapping[str, Any] | None) -> Rubric:
         raise ConfigurationError(f"invalid rubric: {exc!r}") from exc
     if not criteria or any(c.weight < 0 for c in criteria) or sum(c.weight for c in criteria) <= 0:
         raise ConfigurationError("a rubric needs at least one criterion and a positive total weight")
+    if any(not c.name.strip() for c in criteria):
+        raise ConfigurationError("each rubric criterion needs a name")
     return rubric
 
 

@@ -1,5 +1,6 @@
 """Small factories for domain tests: named, explicit, no fixture files."""
 
+from arena import judging, tournaments
 from arena.models import Competitor, Dataset, JudgeConfig, Output, Prompt, Rubric
 
 
@@ -28,3 +29,11 @@ def prompts_with_outputs(models: dict[str, int], prompts: int = 3, dataset: str 
             text = f"{competitor.name} answers {i}: " + "word " * length
             Output.objects.create(competitor=competitor, prompt=prompt, turns=[text], char_count=len(text))
     return competitors
+
+
+def judge(*, match_ids: list[int], final_attempt: bool = False) -> judging.JudgingOutcome:
+    """What the judge task does, in this process and without a broker: judge, then the step after
+    judgments (next rounds, finished tournaments, stale leaderboards)."""
+    outcome = judging.judge_matches(match_ids=match_ids, final_attempt=final_attempt)
+    tournaments.after_judgments(match_ids=outcome.done + outcome.failed)
+    return outcome

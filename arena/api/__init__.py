@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import NinjaAPI
 
 from ..uploads import UploadError
-from . import leaderboard, reads, uploads
+from . import leaderboard, uploads
 
 api = NinjaAPI(
     title="The Arena API",
@@ -23,5 +23,4 @@ def upload_error(request: HttpRequest, exc: UploadError):
 
 
 api.add_router("", uploads.router)
-api.add_router("", reads.router)
 api.add_router("", leaderboard.router)

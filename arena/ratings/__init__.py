@@ -5,7 +5,16 @@ The Django layer builds ``Cells`` (or ``Battles`` for Elo and style control) and
 """
 
 from arena.ratings.bt import RATING_PER_LOGIT
-from arena.ratings.cells import STRONG_VERDICT_WEIGHT, VERDICT_OUTCOMES, Battles, Cells, combine_sources
+from arena.ratings.cells import (
+    STRONG_LABELS,
+    STRONG_VERDICT_WEIGHT,
+    VERDICT_OUTCOMES,
+    WINNER_SCORES,
+    Battles,
+    Cells,
+    combine_sources,
+    verdict_outcome,
+)
 from arena.ratings.components import Board, BoardRow, Component, PairRecord, head_to_head, rate_components
 from arena.ratings.elo import elo_bootstrap, elo_ratings
 from arena.ratings.errors import RatingError
@@ -20,9 +29,11 @@ from arena.ratings.tables import (
 
 __all__ = [
     "RATING_PER_LOGIT",
+    "STRONG_LABELS",
     "STRONG_VERDICT_WEIGHT",
     "STYLE_FEATURES",
     "VERDICT_OUTCOMES",
+    "WINNER_SCORES",
     "Battles",
     "Board",
     "BoardRow",
@@ -44,4 +55,5 @@ __all__ = [
     "rate_components",
     "style_counts",
     "style_features",
+    "verdict_outcome",
 ]

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from judges.base import Backend, Completion, JudgeError, LabelScores, PairTask, Rubric, Verdict
-from judges.cache import InMemoryScoreCache, Score, ScoreCache, score_key
+from judges.cache import Score, ScoreCache, score_key
 from judges.parsing import label_for_winner, logit, parse_score, sigmoid, winner_from_prob
 from judges.prompts import DEFAULT_RUBRIC, POINTWISE_LABELS, Rendered, render_pointwise
 from judges.protocols.common import JudgeOptions, ProtocolJudge, call_on_ok, each, label_probability
@@ -55,7 +55,7 @@ class PointwiseJudge(ProtocolJudge):
         fingerprint: str = "",
     ):
         super().__init__(backend, options=options or JudgeOptions(via="logprob"), rubric=rubric)
-        self.score_cache = score_cache if score_cache is not None else InMemoryScoreCache()
+        self.score_cache = score_cache if score_cache is not None else ScoreCache()
         # Scores from different judge specs must never mix: the fingerprint is part of every key.
         self.fingerprint = fingerprint
 

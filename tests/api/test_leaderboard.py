@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from arena import judging, leaderboards
+from arena import leaderboards
 from arena.models import LeaderboardSnapshot
 from arena.tournaments import create_tournament
 from tests import factories
@@ -193,7 +193,7 @@ def test_judge_results_by_tournament_and_category_with_style_control(api):
                                                  category="essay")
     tournament = create_tournament(name="cup", judge_config=factories.fake_judge(), competitors=competitors,
                                    schedule="round_robin")
-    judging.judge_matches(match_ids=list(tournament.matches.values_list("pk", flat=True)))
+    factories.judge(match_ids=list(tournament.matches.values_list("pk", flat=True)))
     api.post_rows("battles", battles("terse", "verbose", 5, 1))  # imported: not part of the tournament
     board = api.get("leaderboard", tournament="cup", anchor="middling").json()
     assert board["battles"] == 12

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from arena import ingest, judging
+from arena import ingest
 from arena.tournaments import create_tournament
 from tests import factories
 
@@ -56,7 +56,7 @@ def test_dashboard_shows_leaderboard_and_live_tournament_progress(live_server, b
     assert page.get_by_text("cup <b>1</b>").count() == 1
     assert "0/2" in page.locator("#live").inner_text()
 
-    judging.judge_matches(match_ids=list(tournament.matches.values_list("pk", flat=True)))
+    factories.judge(match_ids=list(tournament.matches.values_list("pk", flat=True)))
     # htmx polls the live partial every few seconds: progress appears without a reload.
     page.wait_for_function("document.querySelector('#live').innerText.includes('2/2')", timeout=15_000)
     assert "finished" in page.locator("#live").inner_text()

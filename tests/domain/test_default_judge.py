@@ -2,7 +2,6 @@
 
 import pytest
 
-from arena import judging
 from arena.models import JudgeCacheEntry, JudgeConfig, Judgment
 from arena.tournaments import create_tournament
 from tests import factories
@@ -15,7 +14,7 @@ def test_the_default_judge_decides_a_match_and_the_arena_keeps_every_number():
     tournament = create_tournament(name="real", judge_config=JudgeConfig.objects.get(name="default"),
                                    competitors=competitors, schedule="round_robin")
     match = tournament.matches.get()
-    assert judging.judge_matches(match_ids=[match.pk]).done == [match.pk]
+    assert factories.judge(match_ids=[match.pk]).done == [match.pk]
     judgment = Judgment.objects.get(match=match)
     assert judgment.winner in {"a", "b", "tie"} and 0.0 <= judgment.prob_a <= 1.0
     assert judgment.forward["prob_a"] is not None and judgment.backward["prob_a"] is not None

@@ -25,7 +25,7 @@ def judge_all(tournament: Tournament) -> None:
         pending = list(tournament.matches.pending().values_list("pk", flat=True))
         if not pending:
             return
-        judging.judge_matches(match_ids=pending)
+        factories.judge(match_ids=pending)
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_a_judged_match_stores_both_orders_the_combined_verdict_and_accounting(c
     tournament = create_tournament(name="t", judge_config=factories.fake_judge(), competitors=[small, large],
                                    schedule="anchor", anchor=small)
     match = tournament.matches.first()
-    outcome = judging.judge_matches(match_ids=[match.pk])
+    outcome = factories.judge(match_ids=[match.pk])
     assert outcome.done == [match.pk]
     judgment = Judgment.objects.get(match=match)
     large_is_a = match.competitor_a_id == large.pk
@@ -84,8 +84,8 @@ def test_a_match_is_judged_once_even_if_enqueued_twice(competitors):
     tournament = create_tournament(name="t", judge_config=factories.fake_judge(), competitors=competitors[:2],
                                    schedule="anchor", anchor=competitors[0])
     ids = list(tournament.matches.values_list("pk", flat=True))
-    judging.judge_matches(match_ids=ids)
-    second = judging.judge_matches(match_ids=ids)
+    factories.judge(match_ids=ids)
+    second = factories.judge(match_ids=ids)
     assert second.done == []
     assert Judgment.objects.count() == len(ids)
     with pytest.raises(IntegrityError):
@@ -98,9 +98,9 @@ def test_a_match_held_by_a_dead_worker_is_judged_after_its_lease(competitors, se
                                    schedule="anchor", anchor=competitors[0])
     match = tournament.matches.first()
     assert judging.claim_matches([match.pk]) == [match.pk]  # a worker claims it, then dies
-    assert judging.judge_matches(match_ids=[match.pk]).done == []  # still leased
+    assert factories.judge(match_ids=[match.pk]).done == []  # still leased
     Match.objects.filter(pk=match.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
-    assert judging.judge_matches(match_ids=[match.pk]).done == [match.pk]
+    assert factories.judge(match_ids=[match.pk]).done == [match.pk]
     assert Match.objects.get(pk=match.pk).attempts == 2
 
 
@@ -125,10 +125,10 @@ def test_retryable_judge_errors_put_the_match_back_and_permanent_ones_fail_it(co
     tournament = create_tournament(name="t", judge_config=flaky, competitors=competitors[:2], schedule="anchor",
                                    anchor=competitors[0])
     ids = list(tournament.matches.values_list("pk", flat=True))
-    outcome = judging.judge_matches(match_ids=ids)
+    outcome = factories.judge(match_ids=ids)
     assert sorted(outcome.retry) == sorted(ids)
     assert set(Match.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"pending"}
-    last = judging.judge_matches(match_ids=ids, final_attempt=True)
+    last = factories.judge(match_ids=ids, final_attempt=True)
     assert sorted(last.failed) == sorted(ids)
     assert set(Match.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"failed"}
     assert not Judgment.objects.exists()
@@ -163,13 +163,13 @@ def test_failed_matches_can_be_run_again_and_succeed(competitors):
     tournament = create_tournament(name="t", judge_config=factories.fake_judge(), competitors=competitors,
                                    schedule="anchor", anchor=competitors[0])
     ids = list(tournament.matches.values_list("pk", flat=True))
-    judging.judge_matches(match_ids=ids[:3])
+    factories.judge(match_ids=ids[:3])
     # The endpoint was down for the rest: they ran out of retries.
     Match.objects.filter(pk__in=ids[3:]).update(status="failed", last_error="timeout")
     out = StringIO()
     call_command("rejudge", "t", "--failed", stdout=out)
     assert out.getvalue().startswith(f"{len(ids) - 3} failed match(es)")
-    assert sorted(judging.judge_matches(match_ids=ids).done) == sorted(ids[3:])
+    assert sorted(factories.judge(match_ids=ids).done) == sorted(ids[3:])
     assert Judgment.objects.filter(match__tournament=tournament).count() == len(ids)
 
 

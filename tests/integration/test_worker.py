@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connection
 
 from arena import tasks
-from arena.models import Judgment, Match
+from arena.models import Judgment, Match, Tournament
 from arena.tournaments import create_tournament
 from tests import factories
 
@@ -35,13 +35,17 @@ def database_url() -> str:
 class Worker:
     def __init__(self, broker_env: dict):
         self.env = {**os.environ, "DATABASE_URL": database_url(), "ARENA_DATA_DIR": str(settings.DATA_DIR),
-                    "ARENA_MATCH_LEASE_SECONDS": "2", "ARENA_VISIBILITY_TIMEOUT": "4", **broker_env}
+                    "ARENA_MATCH_LEASE_SECONDS": "2", "ARENA_VISIBILITY_TIMEOUT": "4", "ARENA_SWEEP_SECONDS": "1",
+                    "ARENA_ENQUEUE_GRACE_SECONDS": "1", **broker_env}
         self.process: subprocess.Popen | None = None
         self.log = open(Path(settings.DATA_DIR) / "worker.log", "ab")  # noqa: SIM115 - closed in stop()
 
-    def start(self) -> None:
+    def start(self, *, beat: bool = False) -> None:
         command = [sys.executable, "-m", "celery", "-A", "arena", "worker", "-Q", "default,judge", "-c", "1",
                    "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+        if beat:
+            # The sweeper, as a deployment runs it: beat embedded in one worker.
+            command += ["-B", "-s", str(Path(settings.DATA_DIR) / f"beat-{os.getpid()}")]
         # A process group of its own, so that a kill takes the pool child too, as a crash would.
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, start_new_session=True,
                                         stdout=self.log, stderr=subprocess.STDOUT)
@@ -79,7 +83,8 @@ def broker(settings):
     else:
         for stale in Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]).glob("*.msg"):
             stale.unlink()
-    settings.ARENA_MATCH_LEASE_SECONDS = 2  # the worker gets the same lease through its environment
+    settings.ARENA_MATCH_LEASE_SECONDS = 2  # the worker gets the same lease and grace through its environment
+    settings.ARENA_ENQUEUE_GRACE_SECONDS = 1
     return {"REDIS_URL": settings.REDIS_URL}
 
 
@@ -90,11 +95,13 @@ def worker(broker, transactional_db):
     started.stop()
 
 
-def make_tournament(delay_s: float = 0.0):
-    competitors = factories.prompts_with_outputs({"short": 3, "long": 40}, prompts=4)
+def make_tournament(delay_s: float = 0.0, prompts: int = 4):
+    competitors = factories.prompts_with_outputs({"short": 3, "long": 40}, prompts=prompts)
     params = {"delay_s": delay_s} if delay_s else {}
-    return create_tournament(name="live", judge_config=factories.fake_judge(**params),
-                             competitors=competitors, schedule="anchor", anchor=competitors[0])
+    tournament = create_tournament(name="live", judge_config=factories.fake_judge(**params),
+                                   competitors=competitors, schedule="anchor", anchor=competitors[0])
+    tasks.enqueue_pending(tournament=tournament)
+    return tournament
 
 
 def test_worker_judges_every_enqueued_match(worker):
@@ -111,8 +118,50 @@ def test_nothing_is_lost_when_the_worker_dies_mid_task(worker):
     worker.kill()
     assert not Judgment.objects.filter(match__tournament=tournament).exists()
     time.sleep(2.5)  # past the match lease
-    # What the beat scheduler does every few minutes; with Redis the broker also redelivers on its own.
-    tasks.requeue_stale_matches()
+    tasks.sweep_matches()  # what the beat scheduler does every ARENA_SWEEP_SECONDS
     worker.start()
     assert wait_for(lambda: Judgment.objects.filter(match__tournament=tournament).count() == 4, timeout=120)
     assert Match.objects.filter(tournament=tournament, status="done").count() == 4
+
+
+def judged_once_each(tournament) -> bool:
+    matches = tournament.matches.count()
+    judged = Judgment.objects.filter(match__tournament=tournament)
+    return judged.count() == matches and judged.values("match").distinct().count() == matches
+
+
+def test_a_killed_worker_is_replaced_and_its_matches_judged_exactly_once_within_seconds(worker, settings,
+                                                                                      record_property):
+    """The whole worker (parent and pool child) is SIGKILLed mid-tournament; a new one, with the
+    sweeper under beat as the README runs it, finishes the tournament within a few leases."""
+    settings.ARENA_JUDGE_BATCH = 2  # several tasks, so that some are done and some running at the kill
+    worker.env["ARENA_JUDGE_BATCH"] = "2"
+    tournament = make_tournament(delay_s=1.0, prompts=8)
+    worker.start(beat=True)
+    assert wait_for(lambda: tournament.matches.filter(status="done").exists(), timeout=60)
+    assert wait_for(lambda: tournament.matches.filter(status="running").exists(), timeout=30)
+    worker.kill()
+    killed_at = time.monotonic()
+    worker.start(beat=True)
+    assert wait_for(lambda: judged_once_each(tournament), timeout=60)
+    recovery_s = time.monotonic() - killed_at
+    record_property("recovery_seconds", round(recovery_s, 1))
+    assert set(tournament.matches.values_list("status", flat=True)) == {"done"}
+    assert recovery_s < 45  # leases of 2 s, a sweep every second, 1 s per judge call
+
+
+def test_matches_made_while_the_broker_is_down_are_published_by_the_sweeper(worker):
+    """A tournament created while the broker is unreachable is committed with nothing queued; the
+    command still succeeds, and the sweeper publishes its matches once a broker is there."""
+    competitors = factories.prompts_with_outputs({"short": 3, "long": 40}, prompts=3)
+    factories.fake_judge(name="offline")
+    env = {**worker.env, "REDIS_URL": "redis://127.0.0.1:1/0"}  # nothing listens on port 1
+    done = subprocess.run(
+        [sys.executable, "manage.py", "create_tournament", "cup", "--judge", "offline", "--schedule", "anchor",
+         "--anchor", competitors[0].name], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    tournament = Tournament.objects.get(name="cup")
+    assert tournament.matches.count() == 3
+    assert not tournament.matches.filter(enqueued_at__isnull=False).exists()
+    worker.start(beat=True)
+    assert wait_for(lambda: judged_once_each(tournament), timeout=60)

@@ -5,7 +5,7 @@ import pytest
 from judges.backends.fake import FakeBackend
 from judges.base import JudgeError, Verdict
 from judges.both_orders import judge_both_orders
-from judges.cache import InMemoryScoreCache
+from judges.cache import ScoreCache
 from judges.registry import build_judge
 from tests.judges.helpers import TWO_CRITERIA, fake_judge, fake_spec, make_task
 
@@ -153,7 +153,7 @@ def test_pointwise_graded_scores_come_from_a_score_line_and_equal_grades_tie():
 
 
 def test_pointwise_shares_a_score_cache_between_judges_of_the_same_spec_only():
-    cache = InMemoryScoreCache()
+    cache = ScoreCache()
     spec = fake_spec("pointwise")
     first = FakeBackend()
     build_judge(spec, backend=first, score_cache=cache).judge_many([make_task(LONG, SHORT)])

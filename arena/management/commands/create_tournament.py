@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from arena.models import Competitor, Dataset, JudgeConfig, Tournament
+from arena.tasks import enqueue_pending
 from arena.tournaments import TournamentError, create_tournament
 
 
@@ -29,6 +30,7 @@ class Command(BaseCommand):
             )
         except TournamentError as exc:
             raise CommandError(str(exc)) from None
+        enqueue_pending(tournament=tournament)
         self.stdout.write(f"tournament {tournament.name!r}: {tournament.matches.count()} match(es) queued")
 
 

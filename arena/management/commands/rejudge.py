@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from arena.models import JudgeConfig, Tournament
+from arena.tasks import enqueue_pending
 from arena.tournaments import TournamentError, rejudge, retry_failed
 
 
@@ -17,13 +18,16 @@ class Command(BaseCommand):
     def handle(self, *args, tournament: str, failed: bool, judge: str | None, **options):
         found = _get(Tournament.objects, tournament, "tournament")
         if failed:
-            self.stdout.write(f"{retry_failed(tournament=found)} failed match(es) queued again")
+            count = retry_failed(tournament=found)
+            enqueue_pending(tournament=found)
+            self.stdout.write(f"{count} failed match(es) queued again")
             return
         config = _get(JudgeConfig.objects.order_by("-version"), judge, "judge configuration")
         try:
             copy = rejudge(tournament=found, judge_config=config)
         except TournamentError as exc:
             raise CommandError(str(exc)) from None
+        enqueue_pending(tournament=copy)
         self.stdout.write(f"tournament {copy.name!r}: {copy.matches.count()} match(es) queued")
 
 
