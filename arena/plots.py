@@ -43,7 +43,7 @@ def forest_plot(rows: Sequence[Mapping], *, title: str) -> str:
     low, high = low - pad, high + pad
     top = 24
     height = top + ROW_HEIGHT * len(rows) + 8
-    width = LABEL_WIDTH + PLOT_WIDTH + 10
+    width = LABEL_WIDTH + PLOT_WIDTH + 24  # room for the last tick label
 
     def x(value: float) -> float:
         return LABEL_WIDTH + (value - low) / (high - low) * PLOT_WIDTH
