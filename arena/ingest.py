@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -34,8 +33,6 @@ from .uploads import (
     token_count,
     validate_row,
 )
-
-logger = logging.getLogger(__name__)
 
 # ~4 characters per token is the usual rule of thumb for English text under BPE tokenizers; used only
 # when the uploader gives no count, and only for display and length-control features.
@@ -66,11 +63,7 @@ def import_outputs(*, stream: IO[bytes], jsonl: bool, replace: bool = False) -> 
 def import_battles(*, stream: IO[bytes], jsonl: bool, replace: bool = False) -> ImportResult:
     result = _run_import(stream, jsonl, BattleRow, _write_battles, replace, "battles upload")
     if result.created or result.replaced:
-        try:
-            mark_stale()
-        except Exception:
-            # The rows are committed: a cache or broker outage must not report them as a failure.
-            logger.exception("battles were written, but leaderboards could not be marked stale")
+        mark_stale()  # never raises: a cache outage cannot turn the committed upload into an error
     return result
 
 

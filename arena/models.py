@@ -419,6 +419,10 @@ class LeaderboardSnapshot(models.Model):
     battles = models.PositiveIntegerField(default=0)
     stale = models.BooleanField(default=False)
     computed_at = models.DateTimeField(default=timezone.now)
+    # Only snapshots read recently are recomputed in the background; others wait for their next read.
+    read_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # When new results last made it stale: a recompute that started before keeps it stale.
+    marked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-computed_at"]

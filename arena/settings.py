@@ -225,6 +225,10 @@ ARENA_STRONG_VERDICT_WEIGHT = float(env_int("ARENA_STRONG_VERDICT_WEIGHT", int(S
 # Leaderboards are recomputed at most this often after new results (debounce, by the beat task).
 ARENA_LEADERBOARD_DEBOUNCE_SECONDS = env_int("ARENA_LEADERBOARD_DEBOUNCE_SECONDS", 10)
 ARENA_BOOTSTRAP_ROUNDS = env_int("ARENA_BOOTSTRAP_ROUNDS", 1000)
+# Cached leaderboard answers expire (the snapshot in the database stays); stale snapshots not read for
+# this long are not recomputed in the background until someone reads them again.
+ARENA_LEADERBOARD_CACHE_SECONDS = env_int("ARENA_LEADERBOARD_CACHE_SECONDS", 3600)
+ARENA_LEADERBOARD_READ_WINDOW_SECONDS = env_int("ARENA_LEADERBOARD_READ_WINDOW_SECONDS", 7 * 24 * 3600)
 # How much each source counts when a leaderboard combines them (source=all), e.g. '{"human": 2}';
 # a source not named counts 1, a source with weight 0 is left out.
 ARENA_SOURCE_WEIGHTS = json.loads(env_str("ARENA_SOURCE_WEIGHTS", "{}"))
