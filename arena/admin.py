@@ -5,7 +5,20 @@ from django.core.exceptions import ValidationError
 
 from . import models as m
 from .tasks import enqueue_pending
-from .tournaments import retry_failed, schedule_round
+from .tournaments import TournamentError, retry_failed, schedule_round
+
+
+class ResultAdmin(admin.ModelAdmin):
+    """Stored results are evidence: viewable, never added or edited here (corrections go through
+    re-judging or a new vote), so a leaderboard never rests on a silently changed row. Deleting
+    stays possible, as a removal that leaves no altered row behind (and so that deleting a
+    tournament or a competitor can take its results with it)."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(m.Competitor)
@@ -79,7 +92,11 @@ class TournamentAdmin(admin.ModelAdmin):
     def schedule_matches(self, request, queryset):
         made = 0
         for tournament in queryset:
-            made += schedule_round(tournament=tournament)
+            try:
+                made += schedule_round(tournament=tournament)
+            except TournamentError as exc:
+                messages.error(request, str(exc))
+                continue
             enqueue_pending(tournament=tournament)
         messages.success(request, f"{made} match(es) queued.")
 
@@ -93,7 +110,7 @@ class TournamentAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Match)
-class MatchAdmin(admin.ModelAdmin):
+class MatchAdmin(ResultAdmin):
     list_display = ["id", "tournament", "prompt", "competitor_a", "competitor_b", "round", "status", "attempts"]
     list_filter = ["status", "tournament", "round"]
     search_fields = ["prompt__external_id", "competitor_a__name", "competitor_b__name"]
@@ -102,7 +119,7 @@ class MatchAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Judgment)
-class JudgmentAdmin(admin.ModelAdmin):
+class JudgmentAdmin(ResultAdmin):
     list_display = ["match", "judge_config", "winner", "prob_a", "label", "consistent", "cost_usd", "created_at"]
     list_filter = ["winner", "consistent", "judge_config", "truncated"]
     search_fields = ["match__prompt__external_id"]
@@ -116,7 +133,7 @@ class JudgeCacheEntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.HumanVote)
-class HumanVoteAdmin(admin.ModelAdmin):
+class HumanVoteAdmin(ResultAdmin):
     list_display = ["prompt", "winner", "user", "created_at"]
     list_filter = ["winner"]
     search_fields = ["prompt__external_id", "user__username"]

@@ -27,7 +27,9 @@ def insert_rows(model: type[Model], columns: Sequence[str], rows: list[tuple], *
     names = ", ".join(connection.ops.quote_name(c) for c in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            # COPY is psycopg's own API, outside Django's error translation: wrap it, so that a
+            # duplicate key is Django's IntegrityError like on every other write path.
+            with connection.wrap_database_errors, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         else:

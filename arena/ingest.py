@@ -17,7 +17,7 @@ from itertools import islice
 from typing import IO, Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 
 from .bulk import as_json, insert_rows
 from .leaderboards import mark_stale
@@ -30,6 +30,7 @@ from .uploads import (
     PromptRow,
     UploadError,
     iter_json_rows,
+    token_count,
     validate_row,
 )
 
@@ -62,7 +63,7 @@ def import_outputs(*, stream: IO[bytes], jsonl: bool, replace: bool = False) -> 
 def import_battles(*, stream: IO[bytes], jsonl: bool, replace: bool = False) -> ImportResult:
     result = _run_import(stream, jsonl, BattleRow, _write_battles, replace, "battles upload")
     if result.created or result.replaced:
-        mark_stale()
+        mark_stale()  # never raises: a cache outage cannot turn the committed upload into an error
     return result
 
 
@@ -119,6 +120,12 @@ def _run_import(stream, jsonl, schema, writer: Writer, replace: bool, what: str)
         # Another upload inserted the same natural keys between our lookup and our insert.
         raise UploadError(409, f"{what} rejected: a concurrent upload wrote some of the same rows; "
                                "nothing was written, send it again") from None
+    except DataError as exc:
+        # ``arena.limits`` should have caught every unstorable value; if one slips through, say so
+        # as the client's bad input (the transaction rolled back) rather than a server error.
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UploadError(422, f"{what} rejected: the database cannot store a value ({reason}); "
+                               "nothing was written") from None
     return state.result
 
 
@@ -206,8 +213,8 @@ OUTPUT_COLUMNS = ("competitor_id", "prompt_id", "turns", "metadata", "char_count
 def _output_values(row: OutputRow) -> dict:
     turns = row.all_turns()
     chars = sum(map(len, turns))
-    tokens = row.metadata.get("token_count", row.metadata.get("tokens"))
-    if not isinstance(tokens, int) or tokens < 0:
+    tokens = token_count(row.metadata)
+    if tokens is None:
         tokens = math.ceil(chars / CHARS_PER_TOKEN)
     return {"turns": turns, "metadata": row.metadata, "char_count": chars, "token_count": tokens}
 

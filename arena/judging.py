@@ -30,7 +30,7 @@ from judges.cache import CachedJudge, ScoreCache, verdict_to_dict
 from judges.prompts import rubric_from_dict
 from judges.registry import build_judge, spec_fingerprint
 
-from .models import JudgeCacheEntry, JudgeConfig, Judgment, Match
+from .models import JudgeCacheEntry, JudgeConfig, Judgment, Match, Tournament
 from .ratings import verdict_outcome
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,11 @@ def claim_matches(match_ids: list[int]) -> list[int]:
     claimed = []
     now = timezone.now()
     claimable = Q(status=Match.Status.PENDING) | Q(status=Match.Status.RUNNING, claimed_at__lt=now - lease())
+    # Only running tournaments' matches: a paused, cancelled or over-budget one gets no new claims
+    # (matches already claimed finish), and its queued messages simply find nothing to do.
+    live = Q(tournament__status=Tournament.Status.RUNNING)
     for match_id in match_ids:
-        changed = Match.objects.filter(claimable, pk=match_id).update(
+        changed = Match.objects.filter(claimable, live, pk=match_id).update(
             status=Match.Status.RUNNING, claimed_at=now, attempts=F("attempts") + 1
         )
         if changed == 1:
@@ -180,7 +183,8 @@ def record_judgment(*, match: Match, judge_config: JudgeConfig, result: PairResu
                 forward=verdict_to_dict(result.forward), backward=verdict_to_dict(result.backward),
                 prompt_tokens=sum(v.prompt_tokens for v in paid),
                 completion_tokens=sum(v.completion_tokens for v in paid),
-                cost_usd=sum(v.cost_usd for v in paid), latency_s=sum(v.latency_s for v in paid),
+                cost_usd=sum(v.cost_usd for v in paid), judge_calls=sum(model_calls(v, judge_config) for v in paid),
+                latency_s=sum(v.latency_s for v in paid),
                 truncated=any(v.truncated for v in verdicts),
             )
             Match.objects.filter(pk=match.pk).update(status=Match.Status.DONE, last_error="")
@@ -189,6 +193,16 @@ def record_judgment(*, match: Match, judge_config: JudgeConfig, result: PairResu
         Match.objects.filter(pk=match.pk).update(status=Match.Status.DONE)
         return None
     return judgment
+
+
+def model_calls(verdict: Verdict, config: JudgeConfig) -> int:
+    """Model invocations behind one verdict: a pointwise verdict reports the scores it computed
+    (scores cached from earlier matches are free); a per-criterion verdict asks once per criterion."""
+    if "scores_computed" in verdict.extra:
+        return int(verdict.extra["scores_computed"])
+    if config.protocol == JudgeConfig.Protocol.PER_CRITERION:
+        return max(1, len(verdict.criteria))
+    return 1
 
 
 # --- the judge of a configuration, with its caches in the database ----------------------------------

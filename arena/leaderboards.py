@@ -2,28 +2,53 @@
 
 Every source of evidence becomes cells of ``(model_a, model_b, score_a, count, weight)`` through a
 ``GROUP BY`` in the database, so a million judgments never turn into a million Python objects.
-Snapshots are stored per query and served from the cache until new results mark them stale; a
-debounced Celery task then recomputes them in the background.
+Snapshots are stored per query. A request never fits inline except the very first one for a query,
+and concurrent first requests share that one computation (they wait on the snapshot's row lock). Once
+new results mark snapshots stale, requests keep getting the last snapshot, flagged ``updating``, while the
+beat task ``recompute_leaderboards`` recomputes, in the background, only the snapshots read recently.
+
+The database is the truth; the cache (Redis in production) only saves database reads. Every cache
+operation may fail (Redis down) without failing the request: it is logged and the database answers.
+Errors ("cannot rate these battles") are stored like results, so a repeated bad request costs no fit.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+import logging
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Case, Count, F, FloatField, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from . import ratings
-from .models import Competitor, HumanVote, ImportedBattle, Judgment, LeaderboardSnapshot, Output, Tournament
+from .limits import BIGINT_MAX, check_text, column_chars
+from .models import (
+    Competitor,
+    HumanVote,
+    ImportedBattle,
+    JudgeConfig,
+    Judgment,
+    LeaderboardSnapshot,
+    Output,
+    Prompt,
+    Tournament,
+)
+
+log = logging.getLogger(__name__)
 
 JUDGE, HUMAN, ALL = "judge", "human", "all"
 GENERATION_KEY = "leaderboard:generation"
+MAX_PRIOR = 10  # virtual ties per pair; a small whole number keeps the set of cacheable queries small
+READ_MARK_SECONDS = 300  # a snapshot's read_at is written at most this often
 
 
 class LeaderboardError(ValueError):
@@ -38,6 +63,8 @@ class LeaderboardQuery:
     method: str = "bt"
     anchor: str = ""
     style_control: bool = False
+    judge: str = ""  # a judge configuration: name (every version) or id; judge results only
+    prior: int = 0  # virtual ties per pair of models that met (0: off); see ratings.components
 
     def key(self) -> str:
         # The source weights shape a combined fit, so a change of them must not serve old results.
@@ -45,10 +72,10 @@ class LeaderboardQuery:
         return json.dumps({**asdict(self), "weights": weights}, sort_keys=True)
 
     def validate(self) -> None:
+        self._validate_text()
         if self.method not in {"bt", "elo"}:
             raise LeaderboardError(f"unknown method {self.method!r}; use 'bt' or 'elo'")
-        known = available_sources()
-        if self.source not in known:
+        if self.source not in {ALL, JUDGE, HUMAN} and self.source not in (known := available_sources()):
             raise LeaderboardError(f"unknown source {self.source!r}; known sources: {', '.join(known)}")
         if self.tournament and not _tournament_filter(self.tournament).exists():
             raise LeaderboardError(f"unknown tournament {self.tournament!r}")
@@ -58,90 +85,265 @@ class LeaderboardQuery:
             raise LeaderboardError(f"unknown anchor model {self.anchor!r}")
         if self.style_control and self.method != "bt":
             raise LeaderboardError("style_control needs method=bt")
+        self._validate_filters()
+
+    def _validate_filters(self) -> None:
+        # Only values that exist get a snapshot: an unknown category is a 400, not a new stored row.
+        if self.category and not Prompt.objects.filter(category=self.category).exists():
+            raise LeaderboardError(f"unknown category {self.category!r}")
+        if self.judge and not _judge_filter(self.judge).exists():
+            raise LeaderboardError(f"unknown judge configuration {self.judge!r}")
+        if self.judge and self.source not in {ALL, JUDGE}:
+            raise LeaderboardError("a judge filter applies to judge results only: use source=judge or all")
+        if not 0 <= self.prior <= MAX_PRIOR:
+            raise LeaderboardError(f"prior must be a whole number of virtual ties from 0 to {MAX_PRIOR}")
+        if self.prior and (self.method != "bt" or self.style_control):
+            raise LeaderboardError("the virtual-tie prior applies to method=bt without style control")
+
+    def _validate_text(self) -> None:
+        # Each value is compared with a stored one: it must be text the column could hold.
+        columns = {"source": (ImportedBattle, "source"), "category": (Prompt, "category"),
+                   "tournament": (Tournament, "name"), "anchor": (Competitor, "name"), "judge": (JudgeConfig, "name")}
+        for name, (model, column) in columns.items():
+            try:
+                check_text(getattr(self, name), name=name, max_chars=column_chars(model, column))
+            except ValueError as exc:
+                raise LeaderboardError(str(exc)) from None
 
 
 def available_sources() -> list[str]:
-    imported = ImportedBattle.objects.order_by().values_list("source", flat=True).distinct()
-    return [ALL, JUDGE, HUMAN, *sorted(set(imported) - {ALL, JUDGE, HUMAN})]
+    # Every request validates its source: cache the DISTINCT scan until new results bump the generation.
+    generation = _cache_call(cache.get_or_set, GENERATION_KEY, 0, timeout=None)
+    cache_key = f"leaderboard:sources:{generation}"
+    known = _cache_call(cache.get, cache_key) if generation is not None else None
+    if known is None:
+        imported = ImportedBattle.objects.order_by().values_list("source", flat=True).distinct()
+        known = [ALL, JUDGE, HUMAN, *sorted(set(imported) - {ALL, JUDGE, HUMAN})]
+        if generation is not None:
+            _cache_call(cache.set, cache_key, known, timeout=settings.ARENA_LEADERBOARD_CACHE_SECONDS)
+    return known
+
+
+def available_categories() -> list[str]:
+    return sorted(Prompt.objects.exclude(category="").order_by().values_list("category", flat=True).distinct())
 
 
 # --- reading: cache, snapshot, or compute -----------------------------------------------------------
 
 def get_leaderboard(query: LeaderboardQuery) -> dict:
+    """The latest snapshot's payload (``updating`` while a newer one is being computed).
+
+    Raises RatingError, from the stored answer, when the data cannot be rated.
+    """
     query.validate()
-    cache_key = f"leaderboard:{_generation()}:{hashlib.sha256(query.key().encode()).hexdigest()}"
-    payload = cache.get(cache_key)
-    if payload is None:
-        snapshot = LeaderboardSnapshot.objects.filter(key=query.key(), stale=False).first()
-        payload = snapshot.payload if snapshot else recompute_leaderboard(query=query).payload
-        cache.set(cache_key, payload, timeout=None)
-    return payload
+    key = query.key()
+    cache_key = _cache_key(key)
+    served = _cache_call(cache.get, cache_key) if cache_key else None
+    if served is None:
+        snapshot = LeaderboardSnapshot.objects.filter(key=key).first()
+        if snapshot is None or not snapshot.payload:
+            snapshot = _first_computation(query)
+        served = {**snapshot.payload, "updating": snapshot.stale}
+        if cache_key:
+            _cache_call(cache.set, cache_key, served, timeout=settings.ARENA_LEADERBOARD_CACHE_SECONDS)
+    _note_read(key)
+    error = served.get("error")
+    if error:
+        raise ratings.RatingError(error)
+    return served
 
 
-def recompute_leaderboard(*, query: LeaderboardQuery) -> LeaderboardSnapshot:
-    payload = compute_payload(query)
-    snapshot, _ = LeaderboardSnapshot.objects.update_or_create(
-        key=query.key(),
-        defaults={"params": asdict(query), "payload": payload, "battles": payload["battles"], "stale": False,
-                  "computed_at": timezone.now()},
-    )
+def get_rendered(query: LeaderboardQuery, variant: str, render: Callable[[dict], str]) -> str:
+    """``render(payload)`` for the latest snapshot, cached with it: pages and API bodies cost one cache
+    read while the snapshot is unchanged. ``variant`` names everything besides the query that the
+    rendering depends on (sort order, included fields...).
+
+    When new results change the snapshot, one request renders it again; requests arriving meanwhile
+    get the previous rendering instead of all rendering at once (no dogpile).
+    """
+    query.validate()
+    key = query.key()
+    cache_key = _cache_key(key)
+    if cache_key is None:  # no cache: render from the database every time
+        return render(get_leaderboard(query))
+    variant_key = f"{cache_key}:{_digest(variant)}"
+    latest_key = f"leaderboard:latest:{_digest(key)}:{_digest(variant)}"
+    hit = _cache_call(cache.get, variant_key)
+    if hit is None and not _cache_call(cache.add, f"{variant_key}:rendering", 1, timeout=30):
+        hit = _cache_call(cache.get, latest_key)  # someone else is rendering the new one
+    if hit is not None:
+        text, stale, rendered_at = hit
+        # A fresh rendering was made by a read that noted itself: no need to note this one too.
+        if stale or time.time() - rendered_at > READ_MARK_SECONDS:
+            _note_read(key)
+        return text
+    payload = get_leaderboard(query)
+    hit = (render(payload), payload["updating"], time.time())
+    timeout = settings.ARENA_LEADERBOARD_CACHE_SECONDS
+    _cache_call(cache.set_many, {variant_key: hit, latest_key: hit}, timeout=timeout)
+    return hit[0]
+
+
+def cached_text(name: str, build: Callable[[], str], *, timeout: int) -> str:
+    """A page fragment that depends on the data but not on one leaderboard (the filter controls),
+    cached until new results arrive or ``timeout`` seconds pass."""
+    generation = _cache_call(cache.get_or_set, GENERATION_KEY, 0, timeout=None)
+    cache_key = f"leaderboard:fragment:{generation}:{_digest(name)}"
+    text = _cache_call(cache.get, cache_key) if generation is not None else None
+    if text is None:
+        text = build()
+        if generation is not None:
+            _cache_call(cache.set, cache_key, text, timeout=timeout)
+    return text
+
+
+def _first_computation(query: LeaderboardQuery) -> LeaderboardSnapshot:
+    """Compute a query's first snapshot once, however many requests ask for it at the same time.
+
+    The empty row is committed first, so that a concurrent ``mark_stale`` waits for the row lock and
+    then marks the fresh snapshot stale, instead of missing it.
+    """
+    key = query.key()
+    LeaderboardSnapshot.objects.get_or_create(key=key, defaults={"params": asdict(query), "payload": {}})
+    with transaction.atomic():
+        snapshot = LeaderboardSnapshot.objects.select_for_update().get(key=key)
+        if not snapshot.payload:  # nobody computed it while this request waited for the lock
+            snapshot.payload = _payload_or_error(query)
+            snapshot.battles = snapshot.payload["battles"]
+            snapshot.computed_at = timezone.now()
+            snapshot.read_at = snapshot.computed_at
+            snapshot.save(update_fields=["payload", "battles", "computed_at", "read_at"])
     return snapshot
 
 
+def recompute_leaderboard(*, query: LeaderboardQuery) -> LeaderboardSnapshot:
+    """Compute a snapshot now and store it; it stays stale if new results arrived meanwhile."""
+    started = timezone.now()
+    payload = _payload_or_error(query)
+    snapshot, created = LeaderboardSnapshot.objects.get_or_create(
+        key=query.key(), defaults={"params": asdict(query), "payload": payload, "battles": payload["battles"],
+                                   "computed_at": timezone.now(), "read_at": started})
+    if not created:
+        LeaderboardSnapshot.objects.filter(pk=snapshot.pk).update(
+            payload=payload, battles=payload["battles"], computed_at=timezone.now(),
+            stale=Case(When(marked_at__gt=started, then=Value(True)), default=Value(False)))
+        snapshot.refresh_from_db()
+    _bump_generation()
+    return snapshot
+
+
+def _payload_or_error(query: LeaderboardQuery) -> dict:
+    try:
+        return compute_payload(query)
+    except ratings.RatingError as exc:
+        return {**_payload_header(query), "battles": 0, "error": str(exc)}
+
+
 def recompute_stale() -> int:
+    """Recompute the stale snapshots that someone read recently; the others wait for their next read.
+
+    Run by the beat task ``recompute_leaderboards`` every ARENA_LEADERBOARD_DEBOUNCE_SECONDS, so many
+    results in a burst cost one recompute.
+    """
+    recent = timezone.now() - timedelta(seconds=settings.ARENA_LEADERBOARD_READ_WINDOW_SECONDS)
     done = 0
-    for snapshot in LeaderboardSnapshot.objects.filter(stale=True):
-        query = LeaderboardQuery(**snapshot.params)
-        try:
-            query.validate()
-        except LeaderboardError:
-            snapshot.delete()  # its tournament or anchor is gone
-            continue
-        if query.key() != snapshot.key:
-            snapshot.delete()  # computed under source weights that no longer apply
+    for snapshot in LeaderboardSnapshot.objects.filter(stale=True, read_at__gte=recent):
+        query = _query_of(snapshot)
+        if query is None or query.key() != snapshot.key:
+            # Its tournament, anchor or category is gone, or its source weights no longer apply.
+            snapshot.delete()
             continue
         recompute_leaderboard(query=query)
         done += 1
     return done
 
 
-def mark_stale() -> None:
-    """New results arrived: every snapshot is out of date. The beat task ``recompute_leaderboards``
-    (every ARENA_LEADERBOARD_DEBOUNCE_SECONDS) recomputes stale snapshots, so many results in a burst
-    cost one recompute."""
-    LeaderboardSnapshot.objects.filter(stale=False).update(stale=True)
+def _query_of(snapshot: LeaderboardSnapshot) -> LeaderboardQuery | None:
     try:
-        cache.incr(GENERATION_KEY)
+        query = LeaderboardQuery(**snapshot.params)
+        query.validate()
+    except (TypeError, LeaderboardError):
+        return None
+    return query
+
+
+def mark_stale() -> None:
+    """New results arrived: every snapshot is out of date; the beat task recomputes the ones in use.
+
+    Safe to call after a committed write: the database flag is the truth, and a failing cache is
+    logged, never raised, so it cannot turn a successful write into an error.
+    """
+    # marked_at moves on for snapshots that are stale already too: a recompute running now started
+    # before these results, and must leave its snapshot stale.
+    LeaderboardSnapshot.objects.update(stale=True, marked_at=timezone.now())
+    _bump_generation()
+
+
+def _note_read(key: str) -> None:
+    """Remember that a snapshot is in use (at most every few minutes): the beat task recomputes only
+    stale snapshots read recently."""
+    if _cache_call(cache.add, f"leaderboard:read:{_digest(key)}", 1, timeout=READ_MARK_SECONDS) is False:
+        return
+    LeaderboardSnapshot.objects.filter(key=key).update(read_at=timezone.now())
+
+
+def _cache_key(key: str) -> str | None:
+    generation = _cache_call(cache.get_or_set, GENERATION_KEY, 0, timeout=None)
+    return None if generation is None else f"leaderboard:{generation}:{_digest(key)}"
+
+
+def _bump_generation() -> None:
+    if _cache_call(cache.incr, GENERATION_KEY) is None:
+        _cache_call(cache.set, GENERATION_KEY, 1, timeout=None)
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _cache_call(operation: Callable, *args, **kwargs):
+    """A cache operation, or None when the cache fails: the database can always answer instead."""
+    try:
+        return operation(*args, **kwargs)
     except ValueError:
-        cache.set(GENERATION_KEY, 1, timeout=None)
-
-
-def _generation() -> int:
-    return cache.get_or_set(GENERATION_KEY, 0, timeout=None)
+        return None  # incr of a missing key
+    except Exception:  # noqa: BLE001 - any backend's connection error: Redis, database cache...
+        log.warning("leaderboard cache unavailable; answering from the database", exc_info=True)
+        return None
 
 
 # --- computing -------------------------------------------------------------------------------------
 
-def compute_payload(query: LeaderboardQuery) -> dict:
-    rng = np.random.default_rng(int(hashlib.sha256(query.key().encode()).hexdigest()[:15], 16))
-    data, style = _rating_input(query)
-    payload = {
+def _payload_header(query: LeaderboardQuery) -> dict:
+    return {
         "anchor": query.anchor or None, "method": query.method, "computed_at": timezone.now().isoformat(),
         "source": query.source, "category": query.category or None, "tournament": query.tournament or None,
-        "style_control": query.style_control, "battles": 0, "models": [],
+        "judge": query.judge or None, "style_control": query.style_control, "prior": query.prior,
+        "interval": None, "confidence": 0.95,
     }
+
+
+def compute_payload(query: LeaderboardQuery) -> dict:
+    rng = np.random.default_rng(int(_digest(query.key())[:15], 16))
+    data, style = _rating_input(query)
+    payload = {**_payload_header(query), "battles": 0, "models": [], "components": [], "pairs": []}
     if data is None:
         return payload
     # Style control refits every battle in each bootstrap round; its sandwich interval costs one fit.
     interval = "sandwich" if style is not None else "bootstrap"
-    board = ratings.compute_leaderboard(
+    board = ratings.rate_components(
         data, method=query.method, anchor=query.anchor or None, ci=interval,
-        rounds=settings.ARENA_BOOTSTRAP_ROUNDS, rng=rng, style=style,
+        rounds=settings.ARENA_BOOTSTRAP_ROUNDS, rng=rng, style=style, virtual_ties=float(query.prior),
     )
-    payload.update(anchor=board.anchor, battles=int(data.count.sum()) if isinstance(data, ratings.Cells)
-                   else len(data), models=[_row_dict(r) for r in board.rows])
+    payload.update(
+        anchor=board.components[0].anchor, interval=interval, confidence=board.confidence,
+        battles=int(data.count.sum()) if isinstance(data, ratings.Cells) else len(data),
+        models=[_row_dict(r) for r in board.rows],
+        components=[asdict(c) for c in board.components],
+        pairs=[asdict(p) for p in board.pairs],
+    )
     if board.raw_ratings is not None:
-        payload["raw_ratings"] = board.raw_ratings
+        payload["raw_ratings"] = dict(board.raw_ratings)
         payload["style_coefficients"] = dict(board.style_coefficients or {})
     return payload
 
@@ -156,9 +358,10 @@ def _rating_input(query: LeaderboardQuery):
     return battle_cells(query), None
 
 
-def _row_dict(row: ratings.LeaderboardRow) -> dict:
-    # JSON has no infinities: an interval the data cannot bound is open (null) on that side.
-    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in asdict(row).items()}
+def _row_dict(row: ratings.BoardRow) -> dict:
+    # JSON has no infinities: an interval the data cannot bound is open (null) on that side, and says so.
+    fields = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in asdict(row).items()}
+    return {**fields, "open_low": not np.isfinite(row.ci_low), "open_high": not np.isfinite(row.ci_high)}
 
 
 def battle_cells(query: LeaderboardQuery) -> ratings.Cells | None:
@@ -183,9 +386,9 @@ def _source_querysets(query: LeaderboardQuery) -> Iterable[tuple[str, QuerySet]]
     wanted = query.source
     if wanted in {ALL, JUDGE}:
         yield JUDGE, _judgments(query)
-    if wanted in {ALL, HUMAN} and not query.tournament:
+    if wanted in {ALL, HUMAN} and not query.tournament and not query.judge:
         yield HUMAN, _votes(query)
-    if wanted not in {JUDGE, HUMAN} and not query.tournament:
+    if wanted not in {JUDGE, HUMAN} and not query.tournament and not query.judge:
         # Each imported label is its own source, so that ARENA_SOURCE_WEIGHTS can weigh it.
         labels = available_sources()[3:] if wanted == ALL else [wanted]
         for label in labels:
@@ -199,13 +402,16 @@ def _judgments(query: LeaderboardQuery) -> QuerySet:
     rows = Judgment.objects.all()
     if query.tournament:
         rows = rows.filter(match__tournament__in=_tournament_filter(query.tournament))
+    if query.judge:
+        rows = rows.filter(judge_config__in=_judge_filter(query.judge))
     if query.category:
         rows = rows.filter(match__prompt__category=query.category)
     return rows.annotate(ca=F("match__competitor_a_id"), cb=F("match__competitor_b_id"), s=F("score_a"))
 
 
 def _votes(query: LeaderboardQuery) -> QuerySet:
-    rows = HumanVote.objects.all()
+    # A vote between two outputs of one model says nothing about ratings, and would stop the fit.
+    rows = HumanVote.objects.exclude(output_a__competitor=F("output_b__competitor"))
     if query.category:
         rows = rows.filter(prompt__category=query.category)
     score = Case(When(winner=HumanVote.Winner.A, then=Value(ratings.WINNER_SCORES["a"])),
@@ -216,7 +422,39 @@ def _votes(query: LeaderboardQuery) -> QuerySet:
 
 
 def _tournament_filter(value: str) -> QuerySet:
-    return Tournament.objects.filter(pk=int(value)) if value.isdigit() else Tournament.objects.filter(name=value)
+    # isdigit() alone accepts "²", which int() refuses; an id past bigint names no row.
+    is_id = value.isascii() and value.isdigit() and int(value) <= BIGINT_MAX
+    return Tournament.objects.filter(pk=int(value)) if is_id else Tournament.objects.filter(name=value)
+
+
+def _judge_filter(value: str) -> QuerySet:
+    is_id = value.isascii() and value.isdigit() and int(value) <= BIGINT_MAX  # as for tournaments
+    return JudgeConfig.objects.filter(pk=int(value)) if is_id else JudgeConfig.objects.filter(name=value)
+
+
+# --- presenting -----------------------------------------------------------------------------------
+
+def rating_text(row: dict) -> str:
+    """A rating as a person reads it: "1,012", or an open interval "> 1,240" / "< 870" / "unbounded"."""
+    if row["rating"] is not None:
+        return f"{row['rating']:,.0f}"
+    if row["ci_low"] is not None:
+        return f"> {row['ci_low']:,.0f}"
+    if row["ci_high"] is not None:
+        return f"< {row['ci_high']:,.0f}"
+    return "unbounded"
+
+
+def interval_text(row: dict) -> str:
+    """The confidence interval, with an open side written as such (never a blank)."""
+    low, high = row["ci_low"], row["ci_high"]
+    if low is None and high is None:
+        return "open on both sides"
+    if high is None:
+        return f"> {low:,.0f}"
+    if low is None:
+        return f"< {high:,.0f}"
+    return f"{low:,.0f} to {high:,.0f}"
 
 
 def ordered_battles(query: LeaderboardQuery) -> ratings.Battles:

@@ -229,7 +229,10 @@ class Tournament(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft"
         RUNNING = "running"
+        PAUSED = "paused"
         FINISHED = "finished"
+        CANCELLED = "cancelled"
+        BUDGET_EXHAUSTED = "budget_exhausted"
 
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
@@ -242,14 +245,39 @@ class Tournament(models.Model):
     dataset = models.ForeignKey(Dataset, null=True, blank=True, on_delete=models.PROTECT)
     category = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    # How the matches are laid out beyond the schedule: prompt_ids, brackets_per_prompt, seeding, seed,
+    # seed_order (bracket seeding by rating, fixed when the tournament starts), and the estimate.
+    plan = models.JSONField(default=dict, blank=True)
+    budget = models.JSONField(default=dict, blank=True, help_text='Caps: {"calls"?, "tokens"?, "usd"?}.')
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return self.name
+
+    def spent(self) -> dict:
+        """What judging this tournament has cost so far (cache hits are free)."""
+        totals = Judgment.objects.filter(match__tournament=self).aggregate(
+            calls=models.Sum("judge_calls"), prompt=models.Sum("prompt_tokens"),
+            completion=models.Sum("completion_tokens"), usd=models.Sum("cost_usd"))
+        return {"judge_calls": totals["calls"] or 0, "tokens": (totals["prompt"] or 0) + (totals["completion"] or 0),
+                "usd": round(totals["usd"] or 0.0, 6)}
+
+    def over_budget(self, spent: dict) -> str:
+        """The first cap reached, by name ("calls", "tokens", "usd"), or "" when none is."""
+        used = {"calls": spent["judge_calls"], "tokens": spent["tokens"], "usd": spent["usd"]}
+        return next((cap for cap, limit in self.budget.items() if limit is not None and used[cap] >= limit), "")
+
+    def progress(self) -> dict:
+        counts = dict(self.matches.order_by().values("status").annotate(n=models.Count("pk"))
+                      .values_list("status", "n"))
+        return {"done": counts.get("done", 0), "running": counts.get("running", 0),
+                "failed": counts.get("failed", 0), "pending": counts.get("pending", 0),
+                "cancelled": counts.get("cancelled", 0), "total": sum(counts.values())}
 
 
 class MatchQuerySet(models.QuerySet):
@@ -274,6 +302,7 @@ class Match(models.Model):
         RUNNING = "running"
         DONE = "done"
         FAILED = "failed"
+        CANCELLED = "cancelled"
 
     tournament = models.ForeignKey(Tournament, on_delete=models.CASCADE, related_name="matches")
     prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="matches")
@@ -282,6 +311,8 @@ class Match(models.Model):
     output_a = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="+")
     output_b = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="+")
     round = models.PositiveSmallIntegerField(default=1)
+    # Which of a prompt's independent single-elimination brackets this match belongs to.
+    bracket = models.PositiveSmallIntegerField(default=1)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -297,7 +328,8 @@ class Match(models.Model):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["tournament", "prompt", "competitor_a", "competitor_b", "round"], name="one_match_per_slot"
+                fields=["tournament", "prompt", "competitor_a", "competitor_b", "round", "bracket"],
+                name="one_match_per_slot",
             ),
             models.CheckConstraint(condition=~Q(competitor_a=models.F("competitor_b")), name="match_not_self"),
         ]
@@ -327,6 +359,7 @@ class Judgment(models.Model):
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.FloatField(default=0.0)
+    judge_calls = models.PositiveSmallIntegerField(default=0, help_text="Verdicts paid for (cache hits excluded).")
     latency_s = models.FloatField(default=0.0)
     truncated = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -439,6 +472,10 @@ class LeaderboardSnapshot(models.Model):
     battles = models.PositiveIntegerField(default=0)
     stale = models.BooleanField(default=False)
     computed_at = models.DateTimeField(default=timezone.now)
+    # Only snapshots read recently are recomputed in the background; others wait for their next read.
+    read_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # When new results last made it stale: a recompute that started before keeps it stale.
+    marked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-computed_at"]

@@ -75,3 +75,18 @@ def _pair_information(pair: Pair, ratings: Mapping[int, float], counts: Mapping[
     p = float(expected_score(ratings.get(a, 1000.0) - ratings.get(b, 1000.0)))
     seen = counts.get(pair, 0) + counts.get((b, a), 0)
     return p * (1.0 - p) / (1.0 + seen)
+
+
+def bracket_seeded_first_round(ranked: Sequence[int]) -> tuple[list[Pair], list[int]]:
+    """Seed a bracket by strength (``ranked``: strongest first): the strongest meets the weakest, the
+    second the second weakest, and so on, so that strong models meet each other late (ArenaRL's
+    seeding). With an odd field the middle seed gets the bye."""
+    order = [int(c) for c in ranked]
+    paired: list[int] = []
+    low, high = 0, len(order) - 1
+    while low < high:
+        paired += [order[low], order[high]]
+        low, high = low + 1, high - 1
+    if low == high:
+        paired.append(order[low])
+    return _pair_off(paired)

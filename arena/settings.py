@@ -44,18 +44,49 @@ def env_int(name: str, default: int) -> int:
 DATA_DIR = Path(env_str("ARENA_DATA_DIR", str(BASE_DIR / "var")))
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    # A zero-setup demo still needs a stable key; keep it next to the SQLite file, never in the repo.
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
+
+
+def generated_secret_key(path: Path) -> str:
+    """The key in ``path``, created on first use readable by its owner only (it signs sessions and
+    CSRF tokens). Written to a private temporary file and linked into place, so that processes
+    starting together (web workers, a Celery worker) all read the one complete key."""
+    if not path.exists():
+        import tempfile
         from secrets import token_urlsafe
 
-        key_file.write_text(token_urlsafe(50))
-    SECRET_KEY = key_file.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # mode 0600
+        try:
+            with os.fdopen(handle, "w") as out:
+                out.write(token_urlsafe(50))
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            os.unlink(temporary)
+    return path.read_text().strip()
+
+
+if not SECRET_KEY:
+    # A zero-setup demo still needs a stable key; keep it next to the SQLite file, never in the repo.
+    SECRET_KEY = generated_secret_key(DATA_DIR / "secret_key")
 
 ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+# --- Production: HTTPS ----------------------------------------------------------------------------
+# ARENA_HTTPS=true (the arena is reached over TLS only) turns on what `check --deploy` asks for;
+# each part can still be set on its own. Behind a TLS-terminating proxy, also set
+# ARENA_PROXY_SSL_HEADER=true so that Django trusts the proxy's X-Forwarded-Proto (only when the
+# proxy always sets it: a client could otherwise claim https).
+HTTPS = env_bool("ARENA_HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("ARENA_SSL_REDIRECT", HTTPS)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("ARENA_SECURE_COOKIES", HTTPS)
+SECURE_HSTS_SECONDS = env_int("ARENA_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("ARENA_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("ARENA_HSTS_PRELOAD", HTTPS)
+if env_bool("ARENA_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -63,6 +94,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "whitenoise.runserver_nostatic",  # runserver leaves static files to whitenoise, as gunicorn does
     "django.contrib.staticfiles",
     "ninja",  # serves the API docs page from local static files instead of a CDN
     "django_htmx",
@@ -129,6 +161,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request until collectstatic runs
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Whitenoise also serves straight from static/ and the apps' static folders, so that pages have their
+# CSS and htmx (and the API docs their Swagger UI) before any collectstatic, as under runserver.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/vote/"
 LOGOUT_REDIRECT_URL = "/"
@@ -191,6 +227,10 @@ ARENA_STRONG_VERDICT_WEIGHT = float(env_int("ARENA_STRONG_VERDICT_WEIGHT", int(S
 # Leaderboards are recomputed at most this often after new results (debounce, by the beat task).
 ARENA_LEADERBOARD_DEBOUNCE_SECONDS = env_int("ARENA_LEADERBOARD_DEBOUNCE_SECONDS", 10)
 ARENA_BOOTSTRAP_ROUNDS = env_int("ARENA_BOOTSTRAP_ROUNDS", 1000)
+# Cached leaderboard answers expire (the snapshot in the database stays); stale snapshots not read for
+# this long are not recomputed in the background until someone reads them again.
+ARENA_LEADERBOARD_CACHE_SECONDS = env_int("ARENA_LEADERBOARD_CACHE_SECONDS", 3600)
+ARENA_LEADERBOARD_READ_WINDOW_SECONDS = env_int("ARENA_LEADERBOARD_READ_WINDOW_SECONDS", 7 * 24 * 3600)
 # How much each source counts when a leaderboard combines them (source=all), e.g. '{"human": 2}';
 # a source not named counts 1, a source with weight 0 is left out.
 ARENA_SOURCE_WEIGHTS = json.loads(env_str("ARENA_SOURCE_WEIGHTS", "{}"))

@@ -14,6 +14,7 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from . import leaderboards, ratings, scheduling
 from .models import Competitor, Dataset, JudgeConfig, Match, Output, Prompt, Tournament
@@ -57,11 +58,20 @@ def schedule_round(*, tournament: Tournament) -> int:
     The caller enqueues them (``tasks.enqueue_pending``)."""
     with transaction.atomic():
         if tournament.schedule == Tournament.Schedule.BRACKET:
-            created = _create_matches(tournament, _bracket_openers(tournament), round_number=1)
+            if tournament.plan.get("seeding") == "rating" and "seed_order" not in tournament.plan:
+                tournament.plan["seed_order"] = _rating_order(tournament)
+                Tournament.objects.filter(pk=tournament.pk).update(plan=tournament.plan)
+            created = [m for bracket in range(1, _brackets(tournament) + 1)
+                       for m in _create_matches(tournament, _bracket_openers(tournament, bracket), round_number=1,
+                                                bracket=bracket)]
         elif tournament.schedule == Tournament.Schedule.ADAPTIVE:
             created = _create_matches(tournament, _adaptive_pairs(tournament, 1), round_number=1)
         else:
-            created = _create_matches(tournament, _all_prompt_pairs(tournament), round_number=1)
+            created = _create_matches(tournament, all_prompt_pairs(tournament), round_number=1)
+        if not created and not tournament.matches.exists():
+            # Never a "running 0/0": say why nothing can be played instead.
+            raise TournamentError(f"tournament {tournament.name!r} makes no match: every pair needs outputs of "
+                                  "both models on one of its prompts (is the anchor among the models with outputs?)")
         Tournament.objects.filter(pk=tournament.pk).update(status=Tournament.Status.RUNNING)
     return len(created)
 
@@ -76,6 +86,7 @@ def after_judgments(*, match_ids: Iterable[int]) -> list[int]:
     for tournament in by_tournament.values():
         judged = [m.prompt_id for m in matches if m.tournament_id == tournament.pk and m.status == Match.Status.DONE]
         made += advance(tournament=tournament, prompt_ids=judged)
+        stop_if_over_budget(tournament=tournament)
     if any(m.status == Match.Status.DONE for m in matches):
         leaderboards.mark_stale()
     return made
@@ -97,10 +108,23 @@ def _advance_brackets(tournament: Tournament, prompt_ids: Iterable[int]) -> list
     made = []
     with transaction.atomic():
         for prompt_id in set(prompt_ids):
-            pairs, round_number = _next_bracket_round(tournament, prompt_id)
-            if pairs:
-                made += _create_matches(tournament, {prompt_id: pairs}, round_number=round_number)
+            for bracket in range(1, _brackets(tournament) + 1):
+                pairs, round_number = _next_bracket_round(tournament, prompt_id, bracket)
+                if pairs:
+                    made += _create_matches(tournament, {prompt_id: pairs}, round_number=round_number,
+                                            bracket=bracket)
     return [m.pk for m in made]
+
+
+def stop_if_over_budget(*, tournament: Tournament) -> bool:
+    """A running tournament whose spending reached a cap stops claiming (status budget_exhausted);
+    raising the budget and resuming carries on where it stopped."""
+    if not tournament.budget:
+        return False
+    if not tournament.over_budget(tournament.spent()):
+        return False
+    return bool(Tournament.objects.filter(pk=tournament.pk, status=Tournament.Status.RUNNING)
+                .update(status=Tournament.Status.BUDGET_EXHAUSTED))
 
 
 def finish_if_done(*, tournament: Tournament) -> bool:
@@ -108,30 +132,33 @@ def finish_if_done(*, tournament: Tournament) -> bool:
     if open_matches.exists():
         return False
     return bool(Tournament.objects.filter(pk=tournament.pk, status=Tournament.Status.RUNNING)
-                .update(status=Tournament.Status.FINISHED))
+                .update(status=Tournament.Status.FINISHED, finished_at=timezone.now()))
 
 
 # --- which outputs exist ---------------------------------------------------------------------------
 
-def _outputs_by_prompt(tournament: Tournament) -> dict[int, dict[int, int]]:
+def outputs_by_prompt(tournament: Tournament) -> dict[int, dict[int, int]]:
     """prompt id -> {competitor id: output id}, for the tournament's prompts and competitors."""
     prompts = Prompt.objects.all()
     if tournament.dataset_id:
         prompts = prompts.filter(dataset_id=tournament.dataset_id)
     if tournament.category:
         prompts = prompts.filter(category=tournament.category)
-    rows = Output.objects.filter(
-        prompt__in=prompts, competitor__in=tournament.competitors.all()
-    ).values_list("prompt_id", "competitor_id", "id")
+    if tournament.plan.get("prompt_ids"):
+        prompts = prompts.filter(external_id__in=tournament.plan["prompt_ids"])
+    # The anchor plays whether or not it was also ticked as a competitor.
+    players = set(tournament.competitors.values_list("pk", flat=True)) | ({tournament.anchor_id} - {None})
+    rows = Output.objects.filter(prompt__in=prompts, competitor__in=players).values_list(
+        "prompt_id", "competitor_id", "id")
     table: dict[int, dict[int, int]] = defaultdict(dict)
     for prompt_id, competitor_id, output_id in rows:
         table[prompt_id][competitor_id] = output_id
     return table
 
 
-def _all_prompt_pairs(tournament: Tournament) -> dict[int, list[scheduling.Pair]]:
+def all_prompt_pairs(tournament: Tournament) -> dict[int, list[scheduling.Pair]]:
     pairs = {}
-    for prompt_id, outputs in _outputs_by_prompt(tournament).items():
+    for prompt_id, outputs in outputs_by_prompt(tournament).items():
         present = sorted(outputs)
         if tournament.schedule == Tournament.Schedule.ANCHOR:
             pairs[prompt_id] = scheduling.anchor_pairs(present, tournament.anchor_id) \
@@ -141,10 +168,12 @@ def _all_prompt_pairs(tournament: Tournament) -> dict[int, list[scheduling.Pair]
     return pairs
 
 
-def _create_matches(tournament: Tournament, pairs_by_prompt: dict[int, list], *, round_number: int) -> list[Match]:
-    outputs = _outputs_by_prompt(tournament)
+def _create_matches(tournament: Tournament, pairs_by_prompt: dict[int, list], *, round_number: int,
+                    bracket: int = 1) -> list[Match]:
+    outputs = outputs_by_prompt(tournament)
     matches = [
-        Match(tournament=tournament, prompt_id=prompt_id, round=round_number, competitor_a_id=a, competitor_b_id=b,
+        Match(tournament=tournament, prompt_id=prompt_id, round=round_number, bracket=bracket,
+              competitor_a_id=a, competitor_b_id=b,
               output_a_id=outputs[prompt_id][a], output_b_id=outputs[prompt_id][b])
         for prompt_id, pairs in pairs_by_prompt.items()
         for a, b in pairs
@@ -155,32 +184,61 @@ def _create_matches(tournament: Tournament, pairs_by_prompt: dict[int, list], *,
     Match.objects.bulk_create(matches, ignore_conflicts=True)
     if not matches:
         return []
-    return list(tournament.matches.filter(round=round_number, status=Match.Status.PENDING,
+    return list(tournament.matches.filter(round=round_number, bracket=bracket, status=Match.Status.PENDING,
                                           prompt_id__in=list(pairs_by_prompt)))
 
 
 # --- brackets --------------------------------------------------------------------------------------
 
-def _bracket_rng(tournament: Tournament, prompt_id: int) -> np.random.Generator:
-    # Seeded by tournament and prompt so that the seeding can be recomputed instead of stored.
-    digest = hashlib.sha256(f"{tournament.pk}:{prompt_id}".encode()).digest()
+def _brackets(tournament: Tournament) -> int:
+    return int(tournament.plan.get("brackets_per_prompt") or 1)
+
+
+def _bracket_rng(tournament: Tournament, prompt_id: int, bracket: int = 1) -> np.random.Generator:
+    # Seeded by tournament, prompt and bracket so that the seeding can be recomputed instead of stored.
+    extra = "".join(f":{part}" for part in (bracket if bracket > 1 else None, tournament.plan.get("seed"))
+                    if part is not None)
+    digest = hashlib.sha256(f"{tournament.pk}:{prompt_id}{extra}".encode()).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "big"))
 
 
-def _bracket_openers(tournament: Tournament) -> dict[int, list[scheduling.Pair]]:
+def _first_round(tournament: Tournament, prompt_id: int, present: list[int],
+                 bracket: int) -> tuple[list[scheduling.Pair], list[int]]:
+    """Bracket 1 of a rating-seeded tournament puts strong against weak (ArenaRL); every other
+    bracket is seeded at random, so that K brackets per prompt are K different draws."""
+    if tournament.plan.get("seeding") == "rating" and bracket == 1:
+        order = tournament.plan.get("seed_order", [])
+        ranked = [c for c in order if c in present] + [c for c in present if c not in order]
+        return scheduling.bracket_seeded_first_round(ranked)
+    return scheduling.bracket_first_round(present, _bracket_rng(tournament, prompt_id, bracket))
+
+
+def _rating_order(tournament: Tournament) -> list[int]:
+    """The tournament's competitors, strongest first on the current leaderboard; unrated ones last."""
+    try:
+        board = leaderboards.get_leaderboard(leaderboards.LeaderboardQuery())
+    except (leaderboards.LeaderboardError, ratings.RatingError):
+        board = {"models": []}
+    ids = dict(tournament.competitors.values_list("name", "pk"))
+    rated = [ids[row["model"]] for row in sorted(board["models"], key=lambda r: -r["rating"]) if row["model"] in ids]
+    return rated + sorted(set(ids.values()) - set(rated))
+
+
+def _bracket_openers(tournament: Tournament, bracket: int = 1) -> dict[int, list[scheduling.Pair]]:
     return {
-        prompt_id: scheduling.bracket_first_round(sorted(outputs), _bracket_rng(tournament, prompt_id))[0]
-        for prompt_id, outputs in _outputs_by_prompt(tournament).items()
+        prompt_id: _first_round(tournament, prompt_id, sorted(outputs), bracket)[0]
+        for prompt_id, outputs in outputs_by_prompt(tournament).items()
         if len(outputs) >= 2
     }
 
 
-def _next_bracket_round(tournament: Tournament, prompt_id: int) -> tuple[list[scheduling.Pair], int]:
+def _next_bracket_round(tournament: Tournament, prompt_id: int,
+                        bracket: int = 1) -> tuple[list[scheduling.Pair], int]:
     """Replay the bracket from its seeding to find the next round's pairs, or none if not ready."""
-    outputs = _outputs_by_prompt(tournament).get(prompt_id, {})
-    pairs, byes = scheduling.bracket_first_round(sorted(outputs), _bracket_rng(tournament, prompt_id))
+    outputs = outputs_by_prompt(tournament).get(prompt_id, {})
+    pairs, byes = _first_round(tournament, prompt_id, sorted(outputs), bracket)
     matches = {(m.round, m.competitor_a_id, m.competitor_b_id): m
-               for m in tournament.matches.filter(prompt_id=prompt_id).select_related("judgment")}
+               for m in tournament.matches.filter(prompt_id=prompt_id, bracket=bracket).select_related("judgment")}
     round_number = 1
     while pairs:
         played = [matches.get((round_number, a, b)) for a, b in pairs]
@@ -215,7 +273,7 @@ def _advance_adaptive(tournament: Tournament) -> list[int]:
 def _adaptive_pairs(tournament: Tournament, round_number: int) -> dict[int, list[scheduling.Pair]]:
     """The round's most informative pairs (close ratings, few meetings), each on a prompt they have
     not played yet, chosen at random among those both answered."""
-    outputs = _outputs_by_prompt(tournament)
+    outputs = outputs_by_prompt(tournament)
     competitors = sorted({c for by_competitor in outputs.values() for c in by_competitor})
     played = set(tournament.matches.values_list("prompt_id", "competitor_a_id", "competitor_b_id"))
     counts: dict[scheduling.Pair, int] = defaultdict(int)
@@ -271,11 +329,31 @@ def rejudge(*, tournament: Tournament, judge_config: JudgeConfig, name: str = ""
             name=name or f"{tournament.name} / {judge_config}", description=tournament.description,
             judge_config=judge_config, schedule=tournament.schedule, anchor=tournament.anchor,
             dataset=tournament.dataset, category=tournament.category, status=Tournament.Status.RUNNING,
+            plan={k: v for k, v in tournament.plan.items() if k != "estimate"}, budget=tournament.budget,
         )
         copy.competitors.set(tournament.competitors.all())
         Match.objects.bulk_create([
-            Match(tournament=copy, prompt_id=m.prompt_id, round=m.round, competitor_a_id=m.competitor_a_id,
-                  competitor_b_id=m.competitor_b_id, output_a_id=m.output_a_id, output_b_id=m.output_b_id)
+            Match(tournament=copy, prompt_id=m.prompt_id, round=m.round, bracket=m.bracket,
+                  competitor_a_id=m.competitor_a_id, competitor_b_id=m.competitor_b_id,
+                  output_a_id=m.output_a_id, output_b_id=m.output_b_id)
             for m in tournament.matches.all()
         ])
     return copy
+
+
+def add_competitors(*, tournament: Tournament, competitors: Sequence[Competitor]) -> int:
+    """Bring more models into a tournament (finished ones too): only the matches they need are made,
+    and the tournament runs again until they are judged. Returns how many matches were made."""
+    if tournament.schedule == Tournament.Schedule.BRACKET:
+        raise TournamentError("a single-elimination bracket cannot take new models once drawn; "
+                              "create a new tournament")
+    with transaction.atomic():
+        tournament.competitors.add(*competitors)
+        if tournament.schedule == Tournament.Schedule.ADAPTIVE:
+            last = tournament.matches.aggregate(r=Max("round"))["r"] or 0
+            made = _create_matches(tournament, _adaptive_pairs(tournament, last + 1), round_number=last + 1)
+        else:
+            made = _create_matches(tournament, all_prompt_pairs(tournament), round_number=1)
+        if made:
+            Tournament.objects.filter(pk=tournament.pk).update(status=Tournament.Status.RUNNING, finished_at=None)
+    return len(made)

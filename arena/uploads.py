@@ -1,17 +1,31 @@
 """Reading and validating bulk uploads: JSON arrays or JSON Lines, streamed, with row numbers.
 
-Pure parsing and validation (no database): ``arena.ingest`` resolves references and writes.
+Parsing and validation without queries: ``arena.ingest`` resolves references and writes. Every
+value is checked against what its column can store (``arena.limits``), so a row that passes here
+never fails in the database.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from .limits import INT_MAX, MAX_JSON_DEPTH, column_chars, json_problems
+from .models import Competitor, Dataset, ImportedBattle, Prompt
 from .ratings.cells import WINNER_SCORES
 
 READ_CHUNK = 1 << 20
@@ -93,12 +107,13 @@ class LimitedReader:
 def iter_json_rows(reader: LimitedReader, *, jsonl: bool, errors: ErrorList) -> Iterator[tuple[int, Any]]:
     """Yield (line number, parsed value). JSON Lines are streamed; a JSON array is read whole.
 
-    For a JSON array the "line" is the row's 1-based position in the array.
+    For a JSON array the "line" is the row's 1-based position in the array. A leading UTF-8 byte
+    order mark (as Windows tools write) is skipped.
     """
     if jsonl:
         yield from _iter_jsonl(reader, errors)
         return
-    raw = _read_all(reader)
+    raw = _read_all(reader).removeprefix(codecs.BOM_UTF8)
     if not raw.strip():
         raise UploadError(400, "empty body: send a JSON array or JSON Lines (application/x-ndjson)")
     if raw.lstrip()[:1] != b"[":
@@ -106,11 +121,27 @@ def iter_json_rows(reader: LimitedReader, *, jsonl: bool, errors: ErrorList) -> 
         yield from _iter_jsonl_lines(raw.splitlines(), errors, start=1)
         return
     try:
-        rows = json.loads(raw)
+        rows = _loads(raw)
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        message = f"invalid UTF-8 at byte {exc.start} (line {line}): JSON must be UTF-8"
+        raise UploadError(400, f"malformed JSON: {message}", [RowError(line, None, message)]) from None
     except json.JSONDecodeError as exc:
         raise UploadError(400, f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
                           [RowError(exc.lineno, None, exc.msg)]) from None
+    except ValueError as exc:
+        raise UploadError(400, f"malformed JSON: {exc}", [RowError(None, None, str(exc))]) from None
     yield from enumerate(rows, start=1)
+
+
+def _loads(raw: bytes) -> Any:
+    """``json.loads`` of UTF-8 bytes; nesting past the parser's recursion limit is a ValueError."""
+    text = raw.decode("utf-8")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        # The C parser recurses once per level: a 100,000-deep array must be a 400, not a crash.
+        raise ValueError(f"nested too deeply (rows may nest at most {MAX_JSON_DEPTH} levels)") from None
 
 
 def _read_all(reader: LimitedReader) -> bytes:
@@ -123,6 +154,8 @@ def _iter_jsonl(reader: LimitedReader, errors: ErrorList) -> Iterator[tuple[int,
     any_row = False
     for chunk in iter(lambda: reader.read(READ_CHUNK), b""):
         lines = (pending + chunk).split(b"\n")
+        if next_line == 1:
+            lines[0] = lines[0].removeprefix(codecs.BOM_UTF8)
         pending = lines.pop()
         for item in _iter_jsonl_lines(lines, errors, start=next_line):
             any_row = True
@@ -140,10 +173,16 @@ def _iter_jsonl_lines(lines: Iterable[bytes], errors: ErrorList, *, start: int) 
         if not line.strip():
             continue
         try:
-            yield line_no, json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            yield line_no, _loads(line)
+        except UnicodeDecodeError as exc:
             errors.malformed = True
-            errors.add(line_no, None, f"malformed JSON: {getattr(exc, 'msg', exc)}")
+            errors.add(line_no, None, f"invalid UTF-8 at byte {exc.start} of the line: JSON must be UTF-8")
+        except json.JSONDecodeError as exc:
+            errors.malformed = True
+            errors.add(line_no, None, f"malformed JSON: {exc.msg}")
+        except ValueError as exc:
+            errors.malformed = True
+            errors.add(line_no, None, f"malformed JSON: {exc}")
 
 
 # --- row schemas -----------------------------------------------------------------------------------
@@ -157,8 +196,17 @@ def _turns(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-IdText = Annotated[str, BeforeValidator(_id_text), Field(min_length=1, max_length=200)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+def _chars(model, field_name: str, *, min_length: int = 1) -> Any:
+    """A length constraint taken from the column that stores the value."""
+    return StringConstraints(min_length=min_length, max_length=column_chars(model, field_name))
+
+
+PromptId = Annotated[str, _chars(Prompt, "external_id"), BeforeValidator(_id_text)]
+BattleId = Annotated[str, _chars(ImportedBattle, "external_id"), BeforeValidator(_id_text)]
+ModelName = Annotated[str, _chars(Competitor, "name")]
+DatasetName = Annotated[str, _chars(Dataset, "name")]
+Category = Annotated[str, _chars(Prompt, "category", min_length=0)]
+Source = Annotated[str, _chars(ImportedBattle, "source")]
 Turns = Annotated[list[str], Field(min_length=1)]
 
 
@@ -167,12 +215,12 @@ class _Row(BaseModel):
 
 
 class PromptRow(_Row):
-    id: IdText
+    id: PromptId
     prompt: str | None = None
     turns: Turns | None = None
-    category: Annotated[str, Field(max_length=100)] = ""
+    category: Category = ""
     reference: Annotated[list[str] | None, BeforeValidator(_turns)] = None
-    dataset: Name = "default"
+    dataset: DatasetName = "default"
 
     @model_validator(mode="after")
     def _one_of_prompt_or_turns(self) -> PromptRow:
@@ -185,11 +233,19 @@ class PromptRow(_Row):
 
 
 class OutputRow(_Row):
-    prompt_id: IdText
-    model: Name
+    prompt_id: PromptId
+    model: ModelName
     output: str | None = None
     turns: Turns | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("metadata")
+    @classmethod
+    def _storable_token_count(cls, metadata: dict[str, Any]) -> dict[str, Any]:
+        tokens = token_count(metadata)
+        if tokens is not None and tokens > INT_MAX:
+            raise ValueError(f"token count {tokens} is larger than the largest the database stores ({INT_MAX})")
+        return metadata
 
     @model_validator(mode="after")
     def _one_of_output_or_turns(self) -> OutputRow:
@@ -201,6 +257,13 @@ class OutputRow(_Row):
         return self.turns if self.turns is not None else [self.output]
 
 
+def token_count(metadata: dict[str, Any]) -> int | None:
+    """The uploader's token count ("token_count" or "tokens"), if it is a count at all."""
+    tokens = metadata.get("token_count", metadata.get("tokens"))
+    # bool is an int subclass, and ``true`` is no count.
+    return tokens if isinstance(tokens, int) and not isinstance(tokens, bool) and tokens >= 0 else None
+
+
 BattleWinner = Literal["model_a", "model_b", "tie", "tie (bothbad)"]
 # Leaderboard source names of the arena's own evidence; imported battles need labels of their own.
 RESERVED_SOURCES = {"all", "judge", "human"}
@@ -209,13 +272,13 @@ WINNER_SCORE = {"model_a": WINNER_SCORES["a"], "model_b": WINNER_SCORES["b"], "t
 
 
 class BattleRow(_Row):
-    id: IdText | None = None
-    model_a: Name
-    model_b: Name
+    id: BattleId | None = None
+    model_a: ModelName
+    model_b: ModelName
     winner: BattleWinner | None = None
     score_a: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
-    prompt_id: IdText | None = None
-    source: Annotated[str, Field(min_length=1, max_length=100)] = "imported"
+    prompt_id: PromptId | None = None
+    source: Source = "imported"
     weight: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] = 1.0
     rationale: str = ""
 
@@ -236,6 +299,12 @@ class BattleRow(_Row):
 def validate_row(schema: type[_Row], line: int, raw: Any, errors: ErrorList, max_chars: int) -> _Row | None:
     if not isinstance(raw, dict):
         errors.add(line, None, f"each row must be a JSON object, got {type(raw).__name__}")
+        return None
+    # Fields the schema ignores are never stored, so only declared ones need to be storable.
+    problems = [p for name in schema.model_fields if name in raw for p in json_problems(raw[name], name)]
+    for where, message in problems:
+        errors.add(line, where, message)
+    if problems:
         return None
     try:
         row = schema.model_validate(raw)

@@ -3,10 +3,18 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from .api import api
-from .views import agreement, dashboard, voting
+from .views import agreement, dashboard, leaderboard, model_page, tournaments, voting
 
 urlpatterns = [
     path("", dashboard.home, name="home"),
+    path("leaderboard/", leaderboard.leaderboard_page, name="leaderboard"),
+    path("models/<path:name>/", model_page.model_page, name="model"),
+    path("tournaments/", tournaments.tournament_list, name="tournaments"),
+    path("tournaments/new", tournaments.tournament_new, name="tournament-new"),
+    path("tournaments/estimate", tournaments.tournament_estimate, name="tournament-estimate"),
+    path("tournaments/<int:tournament_id>/", tournaments.tournament_detail, name="tournament"),
+    path("tournaments/<int:tournament_id>/<slug:action>", tournaments.tournament_action, name="tournament-action"),
+    path("matches/<int:match_id>/", tournaments.match_detail, name="match"),
     path("vote/", voting.vote, name="vote"),
     path("vote/voted/<str:token>/", voting.voted, name="voted"),
     path("vote/filters/", voting.filters, name="vote_filters"),

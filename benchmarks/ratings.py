@@ -1,6 +1,7 @@
 """Benchmark of the rating core against arena-rank: 100 models, 1,000,000 battles with ties.
 
 Run: .venv/bin/python benchmarks/ratings.py [--arena-rank-rounds 3]
+     .venv/bin/python benchmarks/ratings.py --arena-scale   (300 models x 5,000,000 battles, see below)
 
 Times this project's aggregation, point fit and 1000-round bootstrap, then arena-rank's point fit and a
 few of its bootstrap rounds (scaled linearly to 1000), in the same process on the same cells.
@@ -29,16 +30,50 @@ TARGET_SECONDS = 2.0
 REPEAT = 3  # our timings are the best of 3; arena-rank's are single runs (each takes seconds)
 
 
-def simulate(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Battles among MODELS models of normal strengths, a TIE_SHARE of them ties."""
-    strengths = rng.normal(0.0, 1.0, MODELS)
-    a = rng.integers(0, MODELS, BATTLES)
-    b = rng.integers(0, MODELS - 1, BATTLES)
+def simulate(rng: np.random.Generator, models: int = MODELS, battles: int = BATTLES
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Battles among ``models`` models of normal strengths, a TIE_SHARE of them ties."""
+    strengths = rng.normal(0.0, 1.0, models)
+    a = rng.integers(0, models, battles)
+    b = rng.integers(0, models - 1, battles)
     b = b + (b >= a)
     p = 1.0 / (1.0 + np.exp(-(strengths[a] - strengths[b])))
-    tie = rng.random(BATTLES) < TIE_SHARE
+    tie = rng.random(battles) < TIE_SHARE
     q = np.clip((p - TIE_SHARE / 2) / (1 - TIE_SHARE), 0.0, 1.0)
-    return a, b, np.where(tie, 0.5, (rng.random(BATTLES) < q).astype(float))
+    return a, b, np.where(tie, 0.5, (rng.random(battles) < q).astype(float))
+
+
+ARENA_MODELS = 300
+ARENA_BATTLES = 5_000_000
+ARENA_TARGET_SECONDS = 3.0
+
+
+def arena_scale() -> None:
+    """Chatbot Arena's scale through the leaderboard entry point: 300 models, 5,000,000 battles.
+
+    Aggregation (battles -> cells), then ``compute_leaderboard``: point fit, 1000 bootstrap rounds, ranks.
+    One run each (the data take a minute to simulate on two cores); the baseline in the same process is
+    the point fit alone, so the bootstrap's cost reads as a multiple of one fit.
+    """
+    from arena.ratings import compute_leaderboard
+
+    rng = np.random.default_rng(20240602)
+    a, b, score = simulate(rng, ARENA_MODELS, ARENA_BATTLES)
+    names = tuple(f"model-{k:03d}" for k in range(ARENA_MODELS))
+    aggregate_seconds, cells = timed(lambda: Cells.from_battles(a, b, score, models=names))
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {load}, numpy {np.__version__}")
+    print(f"data: {ARENA_MODELS} models, {ARENA_BATTLES:,} battles, {TIE_SHARE:.0%} ties -> {cells.a.shape[0]:,} cells")
+    fit_seconds, _ = timed(lambda: fit(fold(cells, davidson=False)))
+    board_seconds, board = timed(lambda: compute_leaderboard(cells, rounds=ROUNDS, rng=np.random.default_rng(1)))
+    line("aggregate battles -> cells (index arrays)", aggregate_seconds)
+    line("baseline: point fit alone (fold + Newton)", fit_seconds)
+    line(f"compute_leaderboard: fit + {ROUNDS} rounds + ranks", board_seconds)
+    total = aggregate_seconds + board_seconds
+    status = "met" if total < ARENA_TARGET_SECONDS else "MISSED"
+    line("aggregation + compute_leaderboard", total, f"target < {ARENA_TARGET_SECONDS:.0f} s: {status}")
+    print(f"compute_leaderboard / point fit: {board_seconds / fit_seconds:.1f}x; "
+          f"redrawn rounds {board.redrawn_rounds}")
 
 
 def timed(action: Callable[[], object], repeat: int = 1) -> tuple[float, object]:
@@ -107,7 +142,11 @@ def arena_rank(cells: Cells, rounds: int) -> dict[str, object] | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arena-rank-rounds", type=int, default=3)
+    parser.add_argument("--arena-scale", action="store_true", help="300 models x 5,000,000 battles instead")
     args = parser.parse_args()
+    if args.arena_scale:
+        arena_scale()
+        return
     rng = np.random.default_rng(20240601)
     a, b, score = simulate(rng)
     names = tuple(f"model-{k:03d}" for k in range(MODELS))

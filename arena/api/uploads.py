@@ -2,19 +2,24 @@
 Lines) and listings. One router, because an upload and its listing share a path (GET and POST
 /prompts), and django-ninja routes one path to one router."""
 
+from typing import Annotated, Any
+
 from django.conf import settings
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import AfterValidator
 
 from .. import ingest
-from ..models import Competitor, Prompt
-from ..uploads import UploadError
+from ..limits import INT_MAX, check_text, column_chars
+from ..models import Competitor, Dataset, Prompt
+from ..uploads import BattleRow, OutputRow, PromptRow, UploadError
 from .auth import BearerToken
 
 router = Router(tags=["data"])
 
 JSONL_TYPES = {"application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines"}
+MAX_PAGE = 1000
 
 
 class ImportResultOut(Schema):
@@ -38,8 +43,32 @@ def _upload(request: HttpRequest, importer, replace: bool):
         raise UploadError(413, f"request body is {declared} bytes; the limit is "
                                f"{settings.ARENA_MAX_UPLOAD_BYTES} (ARENA_MAX_UPLOAD_BYTES)")
     content_type = request.content_type.lower()
-    result = importer(stream=request, jsonl=content_type in JSONL_TYPES, replace=replace)
+    result = importer(stream=_body(request), jsonl=content_type in JSONL_TYPES, replace=replace)
     return Status(201, result.as_dict())
+
+
+def _body(request: HttpRequest):
+    """The body stream. Django reads only Content-Length bytes, so a chunked body (no length) would
+    read as empty; gunicorn passes it through whole and says so with ``wsgi.input_terminated``."""
+    if not request.META.get("CONTENT_LENGTH") and request.META.get("wsgi.input_terminated"):
+        return request.META["wsgi.input"]
+    return request
+
+
+def upload_body(row: type, one_of: tuple[str, str]) -> dict:
+    """The OpenAPI request body of an upload: a JSON array of rows, or the same rows as JSON Lines.
+
+    Only documentation (the endpoint streams the body itself), so that clients and fuzzers can
+    build valid uploads. ``one_of`` names the two fields of which a row gives exactly one.
+    """
+    schema = row.model_json_schema()
+    first, second = one_of
+    schema["oneOf"] = [{"required": [first], "not": {"required": [second]}},
+                       {"required": [second], "not": {"required": [first]}}]
+    return {"requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"type": "array", "minItems": 1, "items": schema}},
+        "application/x-ndjson": {"schema": schema, "description": "one row per line (streamed)"},
+    }}}
 
 
 UPLOAD_DOC = (" Body: a JSON array, or JSON Lines with Content-Type application/x-ndjson."
@@ -48,6 +77,7 @@ UPLOAD_DOC = (" Body: a JSON array, or JSON Lines with Content-Type application/
 
 
 @router.post("/prompts", auth=BearerToken(), response=UPLOAD_RESPONSES, summary="Upload prompts",
+          openapi_extra=upload_body(PromptRow, ("prompt", "turns")),
           description='Rows: {"id", "prompt" | "turns": [...], "category"?, "reference"?, "dataset"?}.'
           + UPLOAD_DOC)
 def upload_prompts(request: HttpRequest, replace: bool = False):
@@ -55,6 +85,7 @@ def upload_prompts(request: HttpRequest, replace: bool = False):
 
 
 @router.post("/outputs", auth=BearerToken(), response=UPLOAD_RESPONSES, summary="Upload model outputs",
+          openapi_extra=upload_body(OutputRow, ("output", "turns")),
           description='Rows: {"prompt_id", "model", "output" | "turns": [...], "metadata"?}. Unknown models '
           "are created." + UPLOAD_DOC)
 def upload_outputs(request: HttpRequest, replace: bool = False):
@@ -62,6 +93,7 @@ def upload_outputs(request: HttpRequest, replace: bool = False):
 
 
 @router.post("/battles", auth=BearerToken(), response=UPLOAD_RESPONSES, summary="Upload judged battles",
+          openapi_extra=upload_body(BattleRow, ("winner", "score_a")),
           description='Rows: {"model_a", "model_b", "winner": "model_a"|"model_b"|"tie"|"tie (bothbad)" or '
           '"score_a": P(model_a better), "prompt_id"?, "source"?, "weight"?, "id"?}.' + UPLOAD_DOC)
 def upload_battles(request: HttpRequest, replace: bool = False):
@@ -87,12 +119,26 @@ class PromptOut(Schema):
     reference: list[str] | None
 
 
+def _storable(model, field_name: str) -> Any:
+    """A filter value that could match a stored one: no NUL, no lone surrogate, within the column."""
+    limit = column_chars(model, field_name)
+    return AfterValidator(lambda value: check_text(value, name="value", max_chars=limit))
+
+
 class PromptFilter(Schema):
-    dataset: str | None = None
-    category: str | None = None
+    dataset: Annotated[str, _storable(Dataset, "name")] | None = None
+    category: Annotated[str, _storable(Prompt, "category")] | None = None
+
+
+class Pages(LimitOffsetPagination):
+    """Limit/offset pages with a bounded page size, so that no request reads a whole table."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=MAX_PAGE, description=f"rows per page, at most {MAX_PAGE}")
+        offset: int = Field(0, ge=0, le=INT_MAX, description="rows to skip")
 
 
 @router.get("/prompts", response=list[PromptOut], summary="List prompts")
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def list_prompts(request: HttpRequest, filters: Query[PromptFilter]):
     return Prompt.objects.for_listing(dataset=filters.dataset, category=filters.category)

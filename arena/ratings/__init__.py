@@ -15,6 +15,7 @@ from arena.ratings.cells import (
     combine_sources,
     verdict_outcome,
 )
+from arena.ratings.components import Board, BoardRow, Component, PairRecord, head_to_head, rate_components
 from arena.ratings.elo import elo_bootstrap, elo_ratings
 from arena.ratings.errors import RatingError
 from arena.ratings.leaderboard import Leaderboard, LeaderboardRow, compute_leaderboard
@@ -34,9 +35,13 @@ __all__ = [
     "VERDICT_OUTCOMES",
     "WINNER_SCORES",
     "Battles",
+    "Board",
+    "BoardRow",
     "Cells",
+    "Component",
     "Leaderboard",
     "LeaderboardRow",
+    "PairRecord",
     "RatingError",
     "combine_sources",
     "compute_leaderboard",
@@ -44,8 +49,10 @@ __all__ = [
     "elo_ratings",
     "empirical_win_rates",
     "expected_score",
+    "head_to_head",
     "predicted_win_matrix",
     "rank_upper_bounds",
+    "rate_components",
     "style_counts",
     "style_features",
     "verdict_outcome",

@@ -83,13 +83,15 @@ def compute_leaderboard(
     confidence: float = 0.95,
     elo_k: float = elo.K_FACTOR,
     workers: int | None = None,
+    virtual_ties: float = 0.0,
 ) -> Leaderboard:
     """Rate every model in ``data`` and rank them.
 
     ``anchor`` names a model pinned at ``anchor_rating``; without one the mean rating is pinned there,
     and the win-rate columns use the model with the most battles (reported as ``Leaderboard.anchor``).
     ``method="elo"`` and ``style`` (a (battles, k) feature matrix, see ``style_features``) need
-    ``Battles``, since order and per-battle features do not survive aggregation.
+    ``Battles``, since order and per-battle features do not survive aggregation. ``virtual_ties`` is
+    the optional prior of ``pairs.fold`` (Bradley-Terry without style control only).
     """
     _check_arguments(data, method, ties, ci, rounds, rng, style, confidence)
     cells = data if isinstance(data, Cells) else data.to_cells()
@@ -101,7 +103,7 @@ def compute_leaderboard(
     elif style is not None:
         estimate = _style(data, np.asarray(style), style_names, ci, rounds, rng)
     else:
-        estimate = _bradley_terry(cells, ties, ci, rounds, rng, workers, confidence)
+        estimate = _bradley_terry(cells, ties, ci, rounds, rng, workers, confidence, virtual_ties)
     reference = anchor_index if anchor_index is not None else tables.most_played(cells)
     rows = _rows(cells, estimate, anchor_index, anchor_rating, reference, confidence)
     raw = None
@@ -155,8 +157,9 @@ def _bradley_terry(
     rng: np.random.Generator | None,
     workers: int | None,
     confidence: float,
+    virtual_ties: float = 0.0,
 ) -> _Estimate:
-    result = bt.fit(fold(cells, davidson=ties == "davidson"))
+    result = bt.fit(fold(cells, davidson=ties == "davidson", virtual_ties=virtual_ties))
     points = result.theta * bt.RATING_PER_LOGIT
     if ci in ("sandwich", "fisher"):
         cov = bt.covariance(result, ci) * bt.RATING_PER_LOGIT**2

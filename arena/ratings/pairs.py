@@ -29,6 +29,7 @@ class PairData:
     credit: np.ndarray  # (3, C) per-battle win, tie, loss credit
     incidence: sp.csr_matrix  # (m, P): +1 at i, -1 at j; gradient assembly
     to_pairs: sp.csr_matrix  # (3P, C): per-battle credit of each cell, summed onto its pair
+    prior: np.ndarray | None = None  # (3, P) virtual credit added to every pair's totals, never resampled
 
     @property
     def m(self) -> int:
@@ -45,6 +46,8 @@ class PairData:
         # One sparse product sums every round's cells onto pairs: (3P, C) @ (C, R).
         totals = np.asarray(self.to_pairs @ rounds.T.astype(np.float64))
         totals = totals.reshape(3, self.n_pairs, rounds.shape[0]).transpose(0, 2, 1)
+        if self.prior is not None:
+            totals = totals + self.prior[:, None, :]
         return totals if counts.ndim == 2 else totals[:, 0, :]
 
 
@@ -80,8 +83,16 @@ def _credit(score: np.ndarray, per_battle: np.ndarray, davidson: bool) -> np.nda
     return np.stack([per_battle * score * ~is_tie, per_battle * is_tie, per_battle * (1 - score) * ~is_tie])
 
 
-def fold(cells: Cells, *, davidson: bool) -> PairData:
-    """The likelihood's view of ``cells``: canonical cells, their credit, and sums onto pairs."""
+def fold(cells: Cells, *, davidson: bool, virtual_ties: float = 0.0) -> PairData:
+    """The likelihood's view of ``cells``: canonical cells, their credit, and sums onto pairs.
+
+    ``virtual_ties`` > 0 is a prior: that many tie battles are added to every pair of models that met.
+    Ties give each side credit against the other, so every connected group of models then has finite
+    ratings (Ford's condition holds); the virtual battles are part of every bootstrap round, not
+    resampled, and are not counted as battles anywhere.
+    """
+    if virtual_ties < 0 or not np.isfinite(virtual_ties):
+        raise ValueError("virtual_ties must be a finite number >= 0")
     m = len(cells.models)
     lo, hi, score, per_battle, count = _merge(cells)
     credit = _credit(score, per_battle, davidson)
@@ -106,7 +117,20 @@ def fold(cells: Cells, *, davidson: bool) -> PairData:
         credit=credit,
         incidence=incidence,
         to_pairs=to_pairs,
+        prior=_virtual_ties(n_pairs, virtual_ties, davidson),
     )
+
+
+def _virtual_ties(n_pairs: int, ties: float, davidson: bool) -> np.ndarray | None:
+    if ties == 0.0:
+        return None
+    prior = np.zeros((3, n_pairs))
+    if davidson:
+        prior[1] = ties
+    else:
+        # Half-win ties: a tie is half a win and half a loss for each side.
+        prior[0] = prior[2] = ties / 2.0
+    return prior
 
 
 def _beat_graph(data: PairData, stats: np.ndarray) -> sp.csr_matrix:

@@ -18,6 +18,10 @@ def home(request):
         "source_boards": _source_boards(),
         "agreement": agreement.agreement_report(),
     }
+    # Poll only while something can change: a tournament being judged, or a leaderboard recompute.
+    context["live"] = (any(t.status == Tournament.Status.RUNNING and t.done + t.failed < t.total
+                           for t in context["tournaments"])
+                       or bool(context["leaderboard"] and context["leaderboard"].get("updating")))
     if request.htmx:
         return render(request, "home.html#live", context)
     return render(request, "home.html", context)
@@ -41,12 +45,20 @@ def _latest_evaluations() -> list[JudgeEvaluation]:
     return list(latest.values())
 
 
+SUMMARY_ROWS = 10
+
+
 def _leaderboard_context() -> dict:
+    """The top of the combined leaderboard; the leaderboard page has the rest."""
     try:
         board = leaderboards.get_leaderboard(leaderboards.LeaderboardQuery())
     except (leaderboards.LeaderboardError, ratings.RatingError) as exc:
         return {"leaderboard": None, "leaderboard_problem": str(exc)}
-    return {"leaderboard": board, "leaderboard_problem": ""}
+    main = [row for row in board["models"] if row["component"] == 0]
+    top = [{**row, "rating_text": leaderboards.rating_text(row), "interval_text": leaderboards.interval_text(row)}
+           for row in main[:SUMMARY_ROWS]]
+    return {"leaderboard": board, "leaderboard_top": top, "leaderboard_more": len(board["models"]) - len(top),
+            "leaderboard_groups": len(board["components"]), "leaderboard_problem": ""}
 
 
 SOURCE_BOARDS = (("human", "Human votes"), ("gpt-4-review", "GPT-4 reviews"), ("judge", "Arena judges"))

@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from arena import leaderboards
 from arena.models import LeaderboardSnapshot
 from arena.tournaments import create_tournament
 from tests import factories
@@ -20,6 +21,14 @@ def battles(a: str, b: str, wins: int, losses: int, ties: int = 0, **extra) -> l
     return ([{"model_a": a, "model_b": b, "winner": "model_a", **extra}] * wins
             + [{"model_a": a, "model_b": b, "winner": "model_b", **extra}] * losses
             + [{"model_a": a, "model_b": b, "winner": "tie", **extra}] * ties)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Tests wipe the database, not the cache: a cached leaderboard must not outlive its test's data."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture
@@ -44,8 +53,8 @@ def test_two_models_three_to_one_give_the_hand_computed_gap(api):
 def test_leaderboard_rows_have_every_documented_field(api, triangle):
     board = api.get("leaderboard", anchor="beta").json()
     assert set(board) >= {"anchor", "method", "computed_at", "models"}
-    expected = {"model", "rank", "rank_ub", "rating", "ci_low", "ci_high", "battles", "win_rate_vs_anchor",
-                "predicted_win_rate_vs_anchor"}
+    expected = {"model", "component", "rank", "rank_ub", "rating", "ci_low", "ci_high", "open_low", "open_high",
+                "battles", "wins", "losses", "ties", "win_rate_vs_anchor", "predicted_win_rate_vs_anchor"}
     for row in board["models"]:
         assert set(row) == expected
         assert row["ci_low"] <= row["rating"] <= row["ci_high"]
@@ -54,6 +63,19 @@ def test_leaderboard_rows_have_every_documented_field(api, triangle):
     # alpha against beta: 6 wins, 2 losses, 2 ties, plus 1-3 from the second source, ties count half.
     assert alpha["win_rate_vs_anchor"] == pytest.approx((6 + 1 + 1) / 14)
     assert alpha["battles"] == 10 + 9 + 4
+
+
+def test_the_answer_matches_its_documented_schema_with_pairs_on_request(api, triangle):
+    from arena.api.leaderboard import LeaderboardOut
+
+    plain = api.get("leaderboard").json()
+    assert "pairs" not in plain
+    full = api.get("leaderboard", pairs="true").json()
+    LeaderboardOut.model_validate(full)
+    assert {(p["a"], p["b"]): p["battles"] for p in full["pairs"]}[("alpha", "beta")] == 10 + 4
+    schema = api.get("openapi.json").json()["components"]["schemas"]
+    assert {"components", "models", "updating"} <= set(schema["LeaderboardOut"]["properties"])
+    assert {"open_low", "open_high", "component"} <= set(schema["LeaderboardRowOut"]["properties"])
 
 
 def test_source_filter_rates_one_label_alone(api, triangle):
@@ -93,11 +115,45 @@ def test_bad_leaderboard_parameters_are_a_400_naming_them(api, triangle, params,
     assert message in response.json()["detail"]
 
 
-def test_a_model_that_never_lost_is_reported_not_given_infinite_rating(api):
+def test_a_model_that_never_lost_is_listed_with_its_record_and_an_open_interval(api):
+    api.post_rows("battles", battles("winner", "loser", 4, 0) + battles("loser", "third", 2, 2))
+    board = api.get("leaderboard").json()
+    rows = {row["model"]: row for row in board["models"]}
+    unbeaten = rows["winner"]
+    assert unbeaten["rating"] is None and unbeaten["open_high"] and unbeaten["ci_high"] is None
+    assert unbeaten["ci_low"] == pytest.approx(rows["loser"]["rating"])
+    assert (unbeaten["wins"], unbeaten["losses"], unbeaten["ties"]) == (4, 0, 0)
+    assert [row["model"] for row in board["models"]][0] == "winner"
+
+
+def test_a_disconnected_graph_is_one_component_each_not_an_error(api):
+    api.post_rows("battles", battles("a", "b", 3, 1) + battles("c", "d", 2, 2) + battles("d", "e", 1, 1))
+    board = api.get("leaderboard").json()
+    assert [c["models"] for c in board["components"]] == [["c", "d", "e"], ["a", "b"]]
+    assert {row["model"]: row["component"] for row in board["models"]} == {"a": 1, "b": 1, "c": 0, "d": 0, "e": 0}
+
+
+def test_the_prior_gives_an_unbeaten_model_a_finite_rating(api):
     api.post_rows("battles", battles("winner", "loser", 4, 0))
+    board = api.get("leaderboard", prior=1, anchor="loser").json()
+    ratings = {row["model"]: row["rating"] for row in board["models"]}
+    assert ratings["winner"] - ratings["loser"] == pytest.approx(400 * math.log10(9), abs=0.01)
+    assert board["prior"] == 1
+
+
+def test_data_that_cannot_be_rated_is_a_422_answered_again_from_the_stored_error(api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # A cycle of ten single battles: almost every bootstrap resample leaves some model without a win.
+    names = [f"m{k}" for k in range(10)]
+    api.post_rows("battles", [{"model_a": names[k], "model_b": names[(k + 1) % 10], "winner": "model_a"}
+                              for k in range(10)])
     response = api.get("leaderboard")
-    assert response.status_code == 422
-    assert "winner" in response.json()["detail"] and "never lost" in response.json()["detail"]
+    assert response.status_code == 422 and "too few battles" in response.json()["detail"]
+    with CaptureQueriesContext(connection) as again:
+        assert api.get("leaderboard").status_code == 422
+    assert not any("GROUP BY" in q["sql"] for q in again.captured_queries)  # no aggregation, so no fit
 
 
 def test_new_battles_replace_a_cached_leaderboard(api, triangle):
@@ -105,8 +161,13 @@ def test_new_battles_replace_a_cached_leaderboard(api, triangle):
     assert LeaderboardSnapshot.objects.filter(stale=False).count() == 1
     api.post_rows("battles", battles("gamma", "alpha", 9, 0))
     assert LeaderboardSnapshot.objects.filter(stale=True).count() == 1
+    # The request is answered at once from the last snapshot, marked as updating; no fit runs inline.
     second = api.get("leaderboard", anchor="beta").json()
-    rating = {r["model"]: r["rating"] for r in second["models"]}
+    assert second["updating"] is True and second["models"] == first["models"]
+    leaderboards.recompute_stale()  # the background task
+    third = api.get("leaderboard", anchor="beta").json()
+    assert third["updating"] is False
+    rating = {r["model"]: r["rating"] for r in third["models"]}
     assert rating["gamma"] > {r["model"]: r["rating"] for r in first["models"]}["gamma"]
 
 
@@ -138,7 +199,8 @@ def test_judge_results_by_tournament_and_category_with_style_control(api):
     assert board["battles"] == 12
     assert [row["model"] for row in board["models"]] == ["verbose", "middling", "terse"]
     assert api.get("leaderboard", source="judge", category="essay").json()["battles"] == 12
-    assert api.get("leaderboard", source="judge", category="poetry").json()["models"] == []
+    poetry = api.get("leaderboard", source="judge", category="poetry")
+    assert poetry.status_code == 400 and "unknown category 'poetry'" in poetry.json()["detail"]
     # The fake judge only ever rewards length: controlling for length takes most of the gap away.
     styled = api.get("leaderboard", source="judge", style_control="true", anchor="middling").json()
     assert styled["style_control"] is True and "raw_ratings" in styled

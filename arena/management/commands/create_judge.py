@@ -2,9 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from arena.models import JudgeConfig, Rubric
-from judges.base import ConfigurationError
-from judges.registry import options_from_spec
+from arena.judge_configs import JudgeConfigError, create_judge_config
+from arena.models import JudgeConfig
 
 
 def key_values(pairs: list[str], what: str) -> dict:
@@ -39,17 +38,11 @@ class Command(BaseCommand):
         parser.add_argument("--single-order", action="store_true", help="judge one order only (not advised)")
 
     def handle(self, *args, name: str, rubric: str, **o):
-        found = Rubric.objects.filter(name=rubric).order_by("-version").first()
-        if found is None:
-            raise CommandError(f"no rubric named {rubric!r}")
-        config = JudgeConfig(name=name, backend=o["backend"], model=o["model"], protocol=o["protocol"],
-                             prompt_style=o["prompt_style"], params=key_values(o["param"], "--param"),
-                             options=key_values(o["option"], "--option"), rubric=found,
-                             both_orders=not o["single_order"])
         try:
-            options_from_spec(config.spec())  # fail here, not in a worker, on a bad spec
-        except ConfigurationError as exc:
+            config = create_judge_config(
+                name=name, backend=o["backend"], model=o["model"], protocol=o["protocol"],
+                prompt_style=o["prompt_style"], params=key_values(o["param"], "--param"),
+                options=key_values(o["option"], "--option"), rubric=rubric, both_orders=not o["single_order"])
+        except JudgeConfigError as exc:
             raise CommandError(str(exc)) from None
-        config.version = config.next_version_number()
-        config.save()
         self.stdout.write(f"created judge configuration {config}")

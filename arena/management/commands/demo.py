@@ -33,6 +33,10 @@ class Command(BaseCommand):
         vicuna = ensure_vicuna80_tournament()
         enqueue_pending(tournament=vicuna)
         token = self._demo_token()
+        # From here on a stop request is recorded, not fatal, so that no child can outlive us.
+        stopping: list[int] = []
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda signum, frame: stopping.append(signum))
         processes = [] if no_worker else [self._worker()]
         processes.append(self._web(host, port))
         url = f"http://{host}:{port}/"
@@ -43,7 +47,7 @@ class Command(BaseCommand):
                           f"  API token for user 'demo': {token}\n"
                           f"  broker: {settings.CELERY_BROKER_URL}  database: {settings.DATABASES['default']['NAME']}\n"
                           "  Press Ctrl-C to stop.\n")
-        self._wait(processes)
+        self._wait(processes, stopping)
 
     def _demo_token(self) -> str:
         from django.contrib.auth import get_user_model
@@ -62,12 +66,12 @@ class Command(BaseCommand):
                    "--access-logfile", "-"]
         return subprocess.Popen(command, env=os.environ.copy())
 
-    def _wait(self, processes: list[subprocess.Popen]) -> None:
+    def _wait(self, processes: list[subprocess.Popen], stopping: list[int]) -> None:
+        """Run until a child exits or we are told to stop (Ctrl-C, or SIGTERM from a service manager
+        or `kill`), then stop the children too: never leave a worker or a web server orphaned."""
         try:
-            while all(p.poll() is None for p in processes):
-                time.sleep(1)
-        except KeyboardInterrupt:
-            pass
+            while not stopping and all(p.poll() is None for p in processes):
+                time.sleep(0.2)
         finally:
             for process in processes:
                 if process.poll() is None:
@@ -77,3 +81,4 @@ class Command(BaseCommand):
                     process.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     process.kill()
+                    process.wait()

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from arena import leaderboards, ratings
 
 COLUMNS = ["rank", "rank_ub", "model", "rating", "ci_low", "ci_high", "battles", "win_rate_vs_anchor",
-           "predicted_win_rate_vs_anchor"]
+           "predicted_win_rate_vs_anchor", "component", "wins", "losses", "ties", "open_low", "open_high"]
 
 
 class Command(BaseCommand):
@@ -19,10 +19,13 @@ class Command(BaseCommand):
         parser.add_argument("--method", default="bt", choices=["bt", "elo"])
         parser.add_argument("--anchor", default="")
         parser.add_argument("--style-control", action="store_true")
+        parser.add_argument("--judge", default="")
+        parser.add_argument("--prior", type=int, default=0, help="virtual ties per pair that met (0 = off)")
         parser.add_argument("--format", default="table", choices=["table", "json", "csv"])
 
     def handle(self, *args, format: str, **options):
-        fields = {k: options[k] for k in ("source", "category", "tournament", "method", "anchor", "style_control")}
+        fields = {k: options[k] for k in ("source", "category", "tournament", "method", "anchor", "style_control",
+                                          "judge", "prior")}
         try:
             board = leaderboards.get_leaderboard(leaderboards.LeaderboardQuery(**fields))
         except (leaderboards.LeaderboardError, ratings.RatingError) as exc:
@@ -39,12 +42,15 @@ class Command(BaseCommand):
     def _table(self, board: dict) -> None:
         self.stdout.write(f"method={board['method']} anchor={board['anchor']} battles={board['battles']} "
                           f"computed_at={board['computed_at']}")
-        self.stdout.write(f"{'rank':>4} {'ub':>3}  {'model':<32} {'rating':>8} {'95% CI':>19} {'battles':>8} "
-                          f"{'win%':>6} {'pred%':>6}")
+        if len(board["components"]) > 1:
+            self.stdout.write(f"{len(board['components'])} groups of models never met: ratings compare only "
+                              "inside a group (column 'grp')")
+        self.stdout.write(f"{'grp':>3} {'rank':>4} {'ub':>3}  {'model':<32} {'rating':>8} {'95% CI':>19} "
+                          f"{'battles':>8} {'win%':>6} {'pred%':>6}")
         for row in board["models"]:
             self.stdout.write(
-                f"{row['rank']:>4} {row['rank_ub']:>3}  {row['model']:<32} {row['rating']:>8.1f} "
-                f"[{row['ci_low']:>7.1f}, {row['ci_high']:>7.1f}] {row['battles']:>8} "
+                f"{row['component'] + 1:>3} {row['rank']:>4} {row['rank_ub']:>3}  {row['model']:<32} "
+                f"{leaderboards.rating_text(row):>8} {leaderboards.interval_text(row):>19} {row['battles']:>8} "
                 f"{_pct(row['win_rate_vs_anchor'])} {_pct(row['predicted_win_rate_vs_anchor'])}"
             )
 

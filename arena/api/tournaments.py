@@ -1,0 +1,275 @@
+"""Tournaments, their matches, and judge configurations: create, estimate, watch, pause, inspect."""
+
+from datetime import datetime
+
+from django.db import IntegrityError
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, Query, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from .. import lifecycle, limits, progress, tasks
+from ..judge_configs import JudgeConfigError, create_judge_config
+from ..models import Competitor, JudgeConfig, Match, Tournament
+from ..tournaments import TournamentError
+from .auth import BearerToken
+
+router = Router(tags=["tournaments"])
+
+
+class PromptsIn(Schema):
+    dataset: str = ""
+    category: str = ""
+    ids: list[str] = []
+
+
+class BudgetIn(Schema):
+    calls: int | None = Field(None, gt=0)
+    tokens: int | None = Field(None, gt=0)
+    usd: float | None = Field(None, gt=0)
+
+
+class TournamentIn(Schema):
+    name: str
+    schedule: str = Field(description="anchor, single_elimination, round_robin or adaptive")
+    models: list[str]
+    prompts: PromptsIn = PromptsIn()
+    judge: str | int = Field(description="judge configuration name (its latest version) or id")
+    anchor: str = Field("", description="anchor schedule only; default: the suggested (median) model")
+    brackets_per_prompt: int = Field(1, description="single_elimination: independent brackets per prompt")
+    seeding: str = Field("random", description="single_elimination: 'random' or 'rating' (strong vs weak first)")
+    budget: BudgetIn = BudgetIn()
+    seed: int | None = None
+    start: bool = Field(True, description="false: only estimate, and keep the tournament as a draft")
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "name": "mt-bench writing cup", "schedule": "single_elimination",
+        "models": ["gpt-4", "claude-v1", "vicuna-13b-v1.3", "llama-13b"],
+        "prompts": {"dataset": "mt_bench", "category": "writing"}, "judge": "default",
+        "brackets_per_prompt": 2, "seeding": "rating", "budget": {"calls": 500}, "start": True,
+    }]}}
+
+
+class EstimateOut(Schema):
+    matches: int
+    judge_calls: int
+    tokens: int
+    usd: float
+    seconds: float | None
+    cache_hits: int
+    seconds_basis: str
+
+
+class CreatedOut(Schema):
+    id: int
+    status: str
+    anchor: str | None
+    estimate: EstimateOut
+
+
+class ProgressOut(Schema):
+    done: int
+    running: int
+    failed: int
+    pending: int
+    cancelled: int
+    total: int
+    eta_seconds: float | None
+
+
+class SpentOut(Schema):
+    judge_calls: int
+    tokens: int
+    usd: float
+
+
+class TournamentOut(Schema):
+    id: int
+    name: str
+    status: str
+    schedule: str
+    judge: str
+    progress: ProgressOut
+    spent: SpentOut
+    budget: dict
+    estimate: dict | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+ERRORS = {400: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+
+
+def _refuse(exc: TournamentError):
+    raise HttpError(409 if isinstance(exc, lifecycle.Conflict) else 400, str(exc)) from None
+
+
+@router.post("/tournaments", auth=BearerToken(), response={201: CreatedOut, **ERRORS}, summary="Create a tournament",
+             description="Validates every name, estimates the cost, and starts it (or keeps a draft with "
+             '"start": false). A request that would make no match, or names an unknown model, judge, anchor or '
+             "prompt, is a 400 that creates nothing; a taken name is a 409.")
+def create_tournament(request: HttpRequest, body: TournamentIn):
+    try:
+        tournament, estimate = lifecycle.open_tournament(
+            **body.dict(exclude={"prompts", "budget"}), prompts=lifecycle.PromptSelection(**body.prompts.dict()),
+            budget=body.budget.dict(exclude_none=True), created_by=request.auth)
+    except TournamentError as exc:
+        _refuse(exc)
+    tasks.enqueue_pending(tournament=tournament)
+    return Status(201, {"id": tournament.pk, "status": tournament.status, "estimate": estimate.as_dict(),
+                        "anchor": tournament.anchor.name if tournament.anchor else None})
+
+
+@router.get("/tournaments", response=list[TournamentOut], summary="List tournaments, newest first")
+@paginate(LimitOffsetPagination)
+def list_tournaments(request: HttpRequest):
+    return [progress.tournament_summary(t) for t in Tournament.objects.select_related("judge_config")[:500]]
+
+
+@router.get("/tournaments/{tournament_id}", response={200: TournamentOut, 404: ErrorOut}, summary="One tournament")
+def get_tournament(request: HttpRequest, tournament_id: int):
+    return progress.tournament_summary(get_object_or_404(Tournament, pk=tournament_id))
+
+
+# Declared before the generic action route, which would otherwise take "models" as an action.
+class ModelsIn(Schema):
+    models: list[str] = Field(description="models to add; only the matches they need are scheduled")
+
+
+@router.post("/tournaments/{tournament_id}/models", auth=BearerToken(), response={200: TournamentOut, **ERRORS},
+             summary="Add models to a tournament (finished ones too)")
+def add_models(request: HttpRequest, tournament_id: int, body: ModelsIn):
+    tournament = get_object_or_404(Tournament, pk=tournament_id)
+    try:
+        lifecycle.add_models(tournament=tournament, models=body.models)
+    except TournamentError as exc:
+        _refuse(exc)
+    tasks.enqueue_pending(tournament=tournament)
+    tournament.refresh_from_db()
+    return progress.tournament_summary(tournament)
+
+
+class ResumeIn(Schema):
+    budget: BudgetIn | None = None
+
+
+ACTIONS = {"start": lifecycle.start, "pause": lifecycle.pause, "cancel": lifecycle.cancel,
+           "retry-failed": lifecycle.retry_failed}
+
+
+@router.post("/tournaments/{tournament_id}/{action}", auth=BearerToken(), response={200: TournamentOut, **ERRORS},
+             summary="Start, pause, resume, cancel or retry failed matches",
+             description="action: start | pause | resume | cancel | retry-failed. resume takes an optional "
+             '{"budget": {...}} to raise a spent cap.')
+def act(request: HttpRequest, tournament_id: int, action: str, body: ResumeIn | None = None):
+    tournament = get_object_or_404(Tournament, pk=tournament_id)
+    try:
+        if action == "resume":
+            budget = body.budget.dict(exclude_none=True) if body and body.budget else None
+            lifecycle.resume(tournament=tournament, budget=budget)
+        elif action in ACTIONS:
+            ACTIONS[action](tournament=tournament)
+        else:
+            raise HttpError(404, f"unknown action {action!r}; use start, pause, resume, cancel or retry-failed")
+    except TournamentError as exc:
+        _refuse(exc)
+    tasks.enqueue_pending(tournament=tournament)
+    tournament.refresh_from_db()
+    return progress.tournament_summary(tournament)
+
+
+class MatchFilter(Schema):
+    tournament: int | None = None
+    status: str | None = None
+    model: str | None = None
+
+
+class MatchOut(Schema):
+    id: int
+    tournament: int
+    prompt: str
+    round: int
+    bracket: int
+    model_a: str
+    model_b: str
+    output_a: int
+    output_b: int
+    status: str
+    error: str
+    winner: str | None
+    prob_a: float | None
+    forward: dict | None
+    backward: dict | None
+
+
+@router.get("/matches", response=list[MatchOut], summary="Matches with both orders' verdicts and rationale")
+@paginate(LimitOffsetPagination)
+def list_matches(request: HttpRequest, filters: Query[MatchFilter]):
+    if filters.model:
+        try:
+            limits.check_text(filters.model, name="model", max_chars=limits.column_chars(Competitor, "name"))
+        except ValueError as exc:
+            raise HttpError(400, str(exc)) from None
+    if filters.tournament is not None and not 0 < filters.tournament <= limits.INT_MAX:
+        raise HttpError(400, f"tournament must be an id from 1 to {limits.INT_MAX}")
+    if filters.status and filters.status not in Match.Status.values:
+        raise HttpError(400, f"unknown status {filters.status!r}; one of {', '.join(Match.Status.values)}")
+    return progress.match_rows(tournament=filters.tournament, status=filters.status, model=filters.model)
+
+
+class JudgeIn(Schema):
+    name: str
+    backend: str = Field(description="openai, transformers or fake")
+    model: str
+    protocol: str = "generate"
+    prompt_style: str = "chat"
+    params: dict = {}
+    options: dict = {}
+    rubric: str = "general"
+    both_orders: bool = True
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "name": "vllm-qwen", "backend": "openai", "model": "Qwen/Qwen2.5-72B-Instruct",
+        "params": {"base_url": "http://gpu:8000/v1", "price_per_million_input": 0.5,
+                   "price_per_million_output": 1.5}, "protocol": "generate",
+    }]}}
+
+
+class JudgeOut(Schema):
+    id: int
+    name: str
+    version: int
+    backend: str
+    model: str
+    protocol: str
+    prompt_style: str
+    params: dict
+    options: dict
+    rubric: str
+    both_orders: bool
+
+
+def _judge_out(config: JudgeConfig) -> dict:
+    return {**{f: getattr(config, f) for f in ("id", "name", "version", "backend", "model", "protocol",
+                                               "prompt_style", "params", "options", "both_orders")},
+            "rubric": str(config.rubric)}
+
+
+@router.get("/judges", response=list[JudgeOut], summary="Judge configurations")
+def list_judges(request: HttpRequest):
+    return [_judge_out(c) for c in JudgeConfig.objects.select_related("rubric")]
+
+
+@router.post("/judges", auth=BearerToken(), response={201: JudgeOut, 400: ErrorOut},
+             summary="Add a judge configuration (an existing name gets a new version)")
+def add_judge(request: HttpRequest, body: JudgeIn):
+    try:
+        config = create_judge_config(**body.dict())
+    except (JudgeConfigError, IntegrityError) as exc:
+        raise HttpError(400, str(exc)) from None
+    return Status(201, _judge_out(config))

@@ -1,0 +1,210 @@
+"""What a tournament will cost before it runs, and which anchor to pick.
+
+Judge calls come from the schedule (both orders, K brackets per prompt, one call per criterion for
+per-criterion judges, one per output for pointwise ones) less the verdicts the judge's cache already
+holds; tokens from the stored prompt and output lengths; dollars from the judge's price params;
+seconds from the judge's measured speed (its recent judgments, else its latest ``judge_eval`` run).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass
+
+from django.conf import settings
+from django.db.models import Sum
+
+from judges.cache import task_key
+from judges.registry import JudgeOptions, spec_fingerprint
+
+from . import judging, leaderboards, ratings, tournaments
+from .models import Competitor, JudgeConfig, Judgment, Match, Output, Prompt, Tournament
+
+# Characters per token for text we have not tokenised (the usual rule of thumb for English).
+CHARS_PER_TOKEN = 4
+# The judge's template around the prompt and outputs (instructions, rubric, labels), in tokens.
+TEMPLATE_TOKENS = 150
+RECENT_JUDGMENTS = 50
+
+
+@dataclass(frozen=True)
+class Estimate:
+    matches: int
+    judge_calls: int
+    tokens: int
+    usd: float
+    seconds: float | None
+    cache_hits: int = 0
+    seconds_basis: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AnchorSuggestion:
+    competitor: Competitor
+    reason: str
+
+
+def estimate(*, tournament: Tournament) -> Estimate:
+    """The whole tournament's cost, from its competitors, prompts, schedule and judge."""
+    config = tournament.judge_config
+    outputs = tournaments.outputs_by_prompt(tournament)
+    exact = _exact_pairs(tournament, outputs)
+    matches = len(exact) if exact is not None else _counted_matches(tournament, outputs)
+    text, answer = _prompt_and_answer_tokens(outputs, config)
+    template = _template_tokens(config)
+    orders = 2 if config.both_orders else 1
+    hits = _cache_hits(config, exact) if exact else 0
+    if config.protocol == JudgeConfig.Protocol.POINTWISE:
+        # Each output is scored once and its score reused in all its matches (the score cache).
+        calls = sum(len(by_competitor) for by_competitor in outputs.values()) if matches - hits // orders > 0 else 0
+        prompt_tokens = round(calls * (text + answer + template))
+    else:
+        per_order = len(config.rubric.criteria) if config.protocol == JudgeConfig.Protocol.PER_CRITERION else 1
+        calls = max(0, matches * orders - hits) * per_order
+        prompt_tokens = round(calls * (text + 2 * answer + template))
+    completion_tokens = calls * _completion_tokens_per_call(config)
+    seconds, basis = _seconds_per_call(config)
+    return Estimate(
+        matches=matches, judge_calls=calls, tokens=prompt_tokens + completion_tokens,
+        usd=round(_usd(config, prompt_tokens, completion_tokens), 6),
+        seconds=round(seconds * calls, 1) if seconds is not None else None, cache_hits=hits, seconds_basis=basis,
+    )
+
+
+def _exact_pairs(tournament: Tournament, outputs: dict) -> list[tuple[int, int, int]] | None:
+    """Every (prompt, a, b) the tournament will play, where the schedule fixes them in advance."""
+    if tournament.schedule not in (Tournament.Schedule.ANCHOR, Tournament.Schedule.ROUND_ROBIN):
+        return None
+    return [(p, a, b) for p, pairs in tournaments.all_prompt_pairs(tournament).items() for a, b in pairs]
+
+
+def _counted_matches(tournament: Tournament, outputs: dict) -> int:
+    sizes = [len(by_competitor) for by_competitor in outputs.values() if len(by_competitor) >= 2]
+    if tournament.schedule == Tournament.Schedule.BRACKET:
+        # Single elimination: every match knocks one model out, so n - 1 matches per bracket.
+        return sum(n - 1 for n in sizes) * int(tournament.plan.get("brackets_per_prompt") or 1)
+    # Adaptive: a fixed number of rounds, each of at most one match per competitor.
+    competitors = len({c for by_competitor in outputs.values() for c in by_competitor})
+    per_round = settings.ARENA_ADAPTIVE_ROUND_MATCHES or competitors
+    return min(settings.ARENA_ADAPTIVE_ROUNDS * per_round, sum(n * (n - 1) // 2 for n in sizes))
+
+
+def _prompt_and_answer_tokens(outputs: dict, config: JudgeConfig) -> tuple[float, float]:
+    """Mean tokens of a prompt (with its reference) and of one answer as the judge sees it (cut to
+    the judge's ``max_output_tokens``)."""
+    if not outputs:
+        return 0.0, 0.0
+    prompts = {p.pk: p for p in Prompt.objects.filter(pk__in=list(outputs)).only("turns", "reference")}
+    rows = {o.pk: o for o in Output.objects.filter(pk__in=[o for by_c in outputs.values() for o in by_c.values()])
+            .only("token_count", "char_count")}
+    texts = [_prompt_tokens(prompts[p]) for p in outputs]
+    answers = [_answer_tokens(rows[o], config) for by_c in outputs.values() for o in by_c.values()]
+    return statistics.fmean(texts), statistics.fmean(answers)
+
+
+def _prompt_tokens(prompt: Prompt) -> float:
+    chars = sum(len(t) for t in prompt.turns) + sum(len(t) for t in (prompt.reference or []))
+    return chars / CHARS_PER_TOKEN
+
+
+def _answer_tokens(output: Output, config: JudgeConfig) -> float:
+    """An uploaded token count where there is one, else the character rule of thumb; cut to the
+    judge's ``max_output_tokens`` as the judge cuts it."""
+    cap = config.options.get("max_output_tokens", JudgeOptions.max_output_tokens) or float("inf")
+    return min(cap, output.token_count or output.char_count / CHARS_PER_TOKEN)
+
+
+def _template_tokens(config: JudgeConfig) -> float:
+    """Tokens the judge's template adds to each call (instructions, rubric, worked examples): what its
+    recent judgments were billed beyond the text they judged, else a first guess."""
+    recent = list(Judgment.objects.filter(judge_config=config, judge_calls__gt=0).order_by("-pk")
+                  .select_related("match__prompt", "match__output_a", "match__output_b")[:RECENT_JUDGMENTS])
+    if not recent:
+        return TEMPLATE_TOKENS
+    pointwise = config.protocol == JudgeConfig.Protocol.POINTWISE
+    billed = content = calls = 0.0
+    for judgment in recent:
+        match = judgment.match
+        answers = [_answer_tokens(o, config) for o in (match.output_a, match.output_b)]
+        per_call = _prompt_tokens(match.prompt) + (sum(answers) / 2 if pointwise else sum(answers))
+        billed += judgment.prompt_tokens
+        content += judgment.judge_calls * per_call
+        calls += judgment.judge_calls
+    return max(0.0, (billed - content) / calls)
+
+
+def _completion_tokens_per_call(config: JudgeConfig) -> int:
+    measured = Judgment.objects.filter(judge_config=config, judge_calls__gt=0).aggregate(
+        tokens=Sum("completion_tokens"), calls=Sum("judge_calls"))
+    if measured["calls"]:
+        return round(measured["tokens"] / measured["calls"])
+    if config.protocol in (JudgeConfig.Protocol.LOGPROB, JudgeConfig.Protocol.PER_CRITERION):
+        return 1
+    # A generated verdict with its rationale: half the generation limit is a fair first guess.
+    return int(config.options.get("max_new_tokens", 512)) // 2
+
+
+def _usd(config: JudgeConfig, prompt_tokens: int, completion_tokens: int) -> float:
+    per_input = float(config.params.get("price_per_million_input") or 0)
+    per_output = float(config.params.get("price_per_million_output") or 0)
+    return (prompt_tokens * per_input + completion_tokens * per_output) / 1e6
+
+
+def _cache_hits(config: JudgeConfig, pairs: list[tuple[int, int, int]]) -> int:
+    """Orders of these matches the judge's verdict cache already holds (they cost nothing)."""
+    matches = _unsaved_matches(pairs)
+    tasks = [judging.pair_task(m, config) for m in matches]
+    keys = [task_key(t) for t in tasks]
+    if config.both_orders:
+        keys += [task_key(t.swapped()) for t in tasks]
+    store = judging.DbCacheStore(spec_fingerprint(config.spec()))
+    stored = store.get_many(keys)
+    return sum(1 for key in keys if key in stored)
+
+
+def _unsaved_matches(pairs: list[tuple[int, int, int]]) -> list[Match]:
+    prompt_ids = {p for p, _, _ in pairs}
+    prompts = {p.pk: p for p in Prompt.objects.filter(pk__in=prompt_ids)}
+    outputs = {(o.prompt_id, o.competitor_id): o for o in Output.objects.filter(prompt_id__in=prompt_ids)}
+    return [Match(prompt=prompts[p], output_a=outputs[(p, a)], output_b=outputs[(p, b)]) for p, a, b in pairs]
+
+
+def _seconds_per_call(config: JudgeConfig) -> tuple[float | None, str]:
+    recent = Judgment.objects.filter(judge_config=config, judge_calls__gt=0).order_by("-pk")
+    per_call = [latency / calls for latency, calls in recent.values_list("latency_s", "judge_calls")[:RECENT_JUDGMENTS]]
+    if per_call:
+        # The median, since a worker's first call also loads the model.
+        return statistics.median(per_call), f"median latency per call of its last {len(per_call)} judgments"
+    evaluation = config.evaluations.first()
+    if evaluation and evaluation.metrics.get("n") and evaluation.metrics.get("seconds"):
+        # judge_eval judges every labelled pair in both orders.
+        return evaluation.metrics["seconds"] / (2 * evaluation.metrics["n"]), "its latest judge_eval run"
+    return None, "no measurement yet: run judge_eval or a small tournament"
+
+
+# --- anchor ----------------------------------------------------------------------------------------
+
+def suggest_anchor(*, competitors: list[Competitor]) -> AnchorSuggestion | None:
+    """The model nearest the median of the current leaderboard: a mediocre anchor separates the others
+    best ("Mediocrity is the key for LLM-as-a-judge anchor selection")."""
+    if not competitors:
+        return None
+    try:
+        board = leaderboards.get_leaderboard(leaderboards.LeaderboardQuery())
+    except (leaderboards.LeaderboardError, ratings.RatingError):
+        board = {"models": []}
+    by_name = {c.name: c for c in competitors}
+    rated = {row["model"]: row["rating"] for row in board["models"] if row["model"] in by_name}
+    if len(rated) < 2:
+        return None
+    median = statistics.median(rated.values())
+    name = min(sorted(rated), key=lambda n: abs(rated[n] - median))
+    return AnchorSuggestion(
+        competitor=by_name[name],
+        reason=f"{name} (rating {rated[name]:.0f}) is nearest the median rating ({median:.0f}) of the current "
+               "leaderboard: a mid-strength anchor separates the others best (Mediocrity is the key for "
+               "LLM-as-a-judge anchor selection).",
+    )

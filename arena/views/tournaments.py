@@ -1,0 +1,203 @@
+"""Tournament pages: the list, the create form with a live estimate, one tournament, one match."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django import forms
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from .. import estimates, leaderboards, lifecycle, progress, ratings, tasks
+from ..models import Competitor, Dataset, HumanVote, JudgeConfig, Match, Prompt, Tournament
+from ..tournaments import TournamentError
+
+SCHEDULES = [("round_robin", "Round robin: every pair on every prompt"),
+             ("anchor", "Anchor: everyone against one model"),
+             ("single_elimination", "Single elimination: brackets per prompt"),
+             ("adaptive", "Adaptive: most informative pairs first")]
+
+
+def tournament_list(request):
+    rows = [progress.tournament_summary(t) for t in Tournament.objects.select_related("judge_config")[:100]]
+    return render(request, "tournaments/list.html", {"tournaments": rows})
+
+
+class TournamentForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    schedule = forms.ChoiceField(choices=SCHEDULES)
+    models = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
+    judge = forms.ChoiceField()
+    dataset = forms.ChoiceField(required=False)
+    category = forms.CharField(required=False, max_length=100)
+    prompt_ids = forms.CharField(required=False, label="Prompt ids (comma-separated, optional)")
+    anchor = forms.ChoiceField(required=False, label="Anchor (anchor schedule; blank: the suggestion)")
+    brackets_per_prompt = forms.IntegerField(min_value=1, max_value=16, initial=1,
+                                             label="Brackets per prompt (single elimination)")
+    seeding = forms.ChoiceField(choices=[("random", "random"), ("rating", "by current rating")],
+                                label="Seeding (single elimination)")
+    budget_calls = forms.IntegerField(required=False, min_value=1, label="Budget: judge calls")
+    budget_tokens = forms.IntegerField(required=False, min_value=1, label="Budget: tokens")
+    budget_usd = forms.FloatField(required=False, min_value=0.0001, label="Budget: USD")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, label_suffix="", **kwargs)
+        names = list(Competitor.objects.values_list("name", flat=True))
+        self.fields["models"].choices = [(n, n) for n in names]
+        self.fields["anchor"].choices = [("", "suggested")] + [(n, n) for n in names]
+        self.fields["judge"].choices = [(str(j.pk), str(j)) for j in JudgeConfig.objects.all()]
+        datasets = Dataset.objects.values_list("name", flat=True)
+        self.fields["dataset"].choices = [("", "all")] + [(d, d) for d in datasets]
+
+    def request(self) -> dict:
+        data = self.cleaned_data
+        ids = [i.strip() for i in data["prompt_ids"].split(",") if i.strip()]
+        budget = {cap: data[f"budget_{cap}"] for cap in ("calls", "tokens", "usd") if data[f"budget_{cap}"]}
+        return {"name": data["name"], "schedule": data["schedule"], "models": data["models"], "judge": data["judge"],
+                "prompts": lifecycle.PromptSelection(dataset=data["dataset"], category=data["category"], ids=ids),
+                "anchor": data["anchor"], "brackets_per_prompt": data["brackets_per_prompt"],
+                "seeding": data["seeding"], "budget": budget}
+
+
+@staff_member_required
+def tournament_new(request):
+    form = TournamentForm(request.POST or None, initial={"dataset": "mt_bench", "judge": _default_judge()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            tournament, _ = lifecycle.open_tournament(**form.request(), start="draft" not in request.POST,
+                                                      created_by=request.user)
+        except TournamentError as exc:
+            form.add_error(None, str(exc))
+        else:
+            tasks.enqueue_pending(tournament=tournament)
+            return redirect("tournament", tournament_id=tournament.pk)
+    return render(request, "tournaments/new.html", {"form": form, **_estimate_context(form)})
+
+
+@staff_member_required
+@require_POST
+def tournament_estimate(request):
+    form = TournamentForm(request.POST)
+    return render(request, "tournaments/new.html#estimate", _estimate_context(form))
+
+
+def _estimate_context(form: TournamentForm) -> dict:
+    if not form.is_bound:
+        return {"estimate": None, "problem": "", "suggestion": None}
+    if not form.is_valid():
+        return {"estimate": None, "suggestion": None,
+                "problem": "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())}
+    competitors = list(Competitor.objects.filter(name__in=form.cleaned_data["models"]))
+    suggestion = estimates.suggest_anchor(competitors=competitors)
+    try:
+        return {"estimate": lifecycle.preview(**form.request()), "problem": "", "suggestion": suggestion}
+    except TournamentError as exc:
+        return {"estimate": None, "problem": str(exc), "suggestion": suggestion}
+
+
+def _default_judge() -> str:
+    judge = JudgeConfig.objects.filter(name="default").order_by("-version").first()
+    return str(judge.pk) if judge else ""
+
+
+def tournament_detail(request, tournament_id: int):
+    tournament = get_object_or_404(Tournament.objects.select_related("judge_config", "anchor"), pk=tournament_id)
+    context = {"t": tournament, "summary": progress.tournament_summary(tournament),
+               "failures": tournament.matches.filter(status=Match.Status.FAILED)
+                                              .select_related("competitor_a", "competitor_b", "prompt")[:50],
+               **_leaderboard(tournament)}
+    if request.htmx:
+        return render(request, "tournaments/detail.html#live", context)
+    context["brackets"] = _brackets(tournament) if tournament.schedule == Tournament.Schedule.BRACKET else None
+    context["recent"] = progress.matches(tournament=tournament.pk).filter(status=Match.Status.DONE) \
+        .order_by("-pk")[:20]
+    return render(request, "tournaments/detail.html", context)
+
+
+def _leaderboard(tournament: Tournament) -> dict:
+    try:
+        query = leaderboards.LeaderboardQuery(source="judge", tournament=str(tournament.pk))
+        board = leaderboards.get_leaderboard(query)
+    except (leaderboards.LeaderboardError, ratings.RatingError) as exc:
+        return {"leaderboard": None, "leaderboard_problem": str(exc)}
+    return {"leaderboard": board, "leaderboard_problem": ""}
+
+
+def _brackets(tournament: Tournament) -> list[dict]:
+    """Per prompt and bracket, the rounds in order, each a list of matches (who beat whom)."""
+    grouped: dict[tuple, dict[int, list[Match]]] = defaultdict(lambda: defaultdict(list))
+    rows = tournament.matches.select_related("prompt", "competitor_a", "competitor_b", "judgment") \
+        .order_by("prompt__external_id", "bracket", "round", "pk")[:2000]
+    for match in rows:
+        grouped[(match.prompt.external_id, match.bracket)][match.round].append(match)
+    return [{"prompt": prompt, "bracket": bracket, "rounds": [rounds[r] for r in sorted(rounds)]}
+            for (prompt, bracket), rounds in grouped.items()]
+
+
+ACTIONS = {"pause": lifecycle.pause, "resume": lifecycle.resume, "cancel": lifecycle.cancel,
+           "retry-failed": lifecycle.retry_failed, "start": lifecycle.start}
+
+
+@staff_member_required
+@require_POST
+def tournament_action(request, tournament_id: int, action: str):
+    tournament = get_object_or_404(Tournament, pk=tournament_id)
+    if action not in ACTIONS:
+        messages.error(request, f"unknown action {action!r}")
+        return redirect("tournament", tournament_id=tournament.pk)
+    try:
+        ACTIONS[action](tournament=tournament)
+    except TournamentError as exc:
+        messages.error(request, str(exc))
+    else:
+        tasks.enqueue_pending(tournament=tournament)
+    return redirect("tournament", tournament_id=tournament.pk)
+
+
+def match_detail(request, match_id: int):
+    match = get_object_or_404(Match.objects.select_related(
+        "prompt", "competitor_a", "competitor_b", "output_a", "output_b", "tournament", "judgment"), pk=match_id)
+    judgment = getattr(match, "judgment", None)
+    same_pair = Q(output_a=match.output_a, output_b=match.output_b) | Q(output_a=match.output_b,
+                                                                      output_b=match.output_a)
+    votes = HumanVote.objects.filter(same_pair).select_related("output_a__competitor")
+    return render(request, "tournaments/match.html", {
+        "match": match, "judgment": judgment, "prompt": match.prompt,
+        "turns": _turns(match.prompt, match.output_a.turns, match.output_b.turns),
+        "verdicts": _verdicts(match, judgment) if judgment else [],
+        "votes": [{"winner": _vote_winner(v, match), "created_at": v.created_at} for v in votes],
+    })
+
+
+def _verdicts(match: Match, judgment) -> list[dict]:
+    """Each order's verdict with its slots named: the backward verdict is stored in its own
+    presentation order, so its "a" is the match's B."""
+    a, b = match.competitor_a.name, match.competitor_b.name
+    shown = [("Output A shown first", judgment.forward, a, b), ("Output B shown first", judgment.backward, b, a)]
+    views = []
+    for title, verdict, first, second in shown:
+        if not verdict:
+            continue
+        names = {"a": first, "b": second, "tie": "tie"}
+        criteria = [{**c, "winner": names.get(c["winner"], c["winner"])} for c in verdict.get("criteria", [])]
+        views.append({"title": title, "first": first, "v": verdict, "criteria": criteria,
+                      "winner": names.get(verdict.get("winner"), verdict.get("winner"))})
+    return views
+
+
+def _turns(prompt: Prompt, a: list[str], b: list[str]) -> list[dict]:
+    reference = prompt.reference or []
+    return [{"number": i + 1, "user": turn, "a": a[i] if i < len(a) else "", "b": b[i] if i < len(b) else "",
+             "reference": reference[i] if i < len(reference) else ""} for i, turn in enumerate(prompt.turns)]
+
+
+def _vote_winner(vote: HumanVote, match: Match) -> str:
+    """The vote in this match's terms (the voter may have seen the outputs the other way round)."""
+    if vote.winner not in ("a", "b"):
+        return vote.winner
+    chose_first = vote.winner == "a"
+    return match.competitor_a.name if chose_first == (vote.output_a_id == match.output_a_id) \
+        else match.competitor_b.name

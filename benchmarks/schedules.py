@@ -1,0 +1,238 @@
+"""Which tournament schedule reaches a trustworthy ranking with the fewest judge calls?
+
+Run: PYTHONPATH=. .venv/bin/python benchmarks/schedules.py [--sizes 8 16 64] [--seeds 5] [--prompts 100]
+
+A simulated judge over known strengths (no database, no model): model i has a true strength in
+logits, each (model, prompt) a small interaction, the model shown first gets a position bonus, and
+a share of verdicts are ties. Every match is judged in both orders (2 calls), as the arena does.
+Pairs come from the arena's own pairing rules (``arena.scheduling``) and ratings from its own
+Bradley-Terry fit (``arena.ratings``). For each schedule and size it prints the judge calls needed
+after which Kendall tau with the true ranking stays >= 0.9 (at that check and the next three, one
+check every N calls; median over seeds; ">cap" when it never did within 200 calls per model) and
+the mean 95% interval width at a fixed budget (25 calls per model), with the ratio to
+single elimination (random seeding) run in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import kendalltau
+
+from arena import scheduling
+from arena.ratings import Cells, RatingError, compute_leaderboard
+
+TARGET_TAU = 0.9
+POSITION_BIAS = 0.3  # logits in favour of the output shown first
+TIE_SHARE = 0.15
+PROMPT_NOISE = 0.5  # sd of a model's per-prompt deviation from its strength, in logits
+SPREAD = 3.0  # true strengths are evenly spaced over [-SPREAD, SPREAD] logits
+BUDGET_CALLS_PER_MODEL = 25
+CAP_CALLS_PER_MODEL = 200
+SUSTAIN = 3  # the target counts as reached when tau also holds at the next 3 checks (tau is noisy)
+PRIOR = "__prior__"  # one tie of every model against a virtual average model keeps every rating finite
+
+
+@dataclass
+class World:
+    strength: np.ndarray  # (models,)
+    prompt_effect: np.ndarray  # (models, prompts)
+    rng: np.random.Generator
+
+    @property
+    def models(self) -> int:
+        return len(self.strength)
+
+    def call(self, first: int, second: int, prompt: int) -> float:
+        """One judge call with ``first`` shown first: 1 if it wins, 0 if it loses, 0.5 for a tie."""
+        if self.rng.random() < TIE_SHARE:
+            return 0.5
+        d = (self.strength[first] + self.prompt_effect[first, prompt] - self.strength[second]
+             - self.prompt_effect[second, prompt] + POSITION_BIAS)
+        return float(self.rng.random() < 1.0 / (1.0 + np.exp(-d)))
+
+    def match(self, a: int, b: int, prompt: int) -> float:
+        """Both orders, combined in a's favour as the arena stores it."""
+        return (self.call(a, b, prompt) + 1.0 - self.call(b, a, prompt)) / 2.0
+
+
+def make_world(models: int, prompts: int, seed: int) -> World:
+    rng = np.random.default_rng(seed)
+    strength = rng.permutation(np.linspace(-SPREAD, SPREAD, models))
+    return World(strength, rng.normal(0.0, PROMPT_NOISE, (models, prompts)), rng)
+
+
+class Record:
+    """Battles so far, and ratings fitted from them."""
+
+    def __init__(self, models: int):
+        self.models = models
+        self.a: list[int] = []
+        self.b: list[int] = []
+        self.score: list[float] = []
+        self.counts: dict[tuple[int, int], int] = {}
+
+    def add(self, a: int, b: int, score: float) -> None:
+        self.a.append(a)
+        self.b.append(b)
+        self.score.append(score)
+        key = (min(a, b), max(a, b))
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    @property
+    def calls(self) -> int:
+        return 2 * len(self.score)
+
+    def cells(self) -> Cells:
+        names = [str(i) for i in range(self.models)] + [PRIOR]
+        prior = self.models
+        a = self.a + list(range(self.models))
+        b = self.b + [prior] * self.models
+        return Cells.from_battles(a, b, self.score + [0.5] * self.models, models=names)
+
+    def ratings(self, ci: str = "none") -> tuple[np.ndarray, float]:
+        """Ratings by model index, and the mean 95% interval width (nan without intervals)."""
+        try:
+            board = compute_leaderboard(self.cells(), ci=ci)
+        except RatingError:
+            return np.zeros(self.models), float("nan")
+        rating = np.zeros(self.models)
+        widths = []
+        for row in board.rows:
+            if row.model != PRIOR:
+                rating[int(row.model)] = row.rating
+                widths.append(row.ci_high - row.ci_low)
+        return rating, float(np.mean(widths)) if ci != "none" else float("nan")
+
+
+# --- schedules: each yields batches of (a, b, prompt) to judge, seeing the record as it grows ---------
+
+Schedule = Callable[[World, Record, int, np.random.Generator], Iterator[list[tuple[int, int, int]]]]
+
+
+def round_robin(world: World, record: Record, prompts: int, rng: np.random.Generator):
+    while True:
+        for prompt in range(prompts):
+            pairs = scheduling.round_robin_pairs(range(world.models))
+            yield [(a, b, prompt) for a, b in pairs]
+
+
+def anchor(world: World, record: Record, prompts: int, rng: np.random.Generator):
+    # The suggestion rule: the model nearest the median (of the true strengths here, standing in for
+    # a current leaderboard).
+    middle = int(np.argmin(np.abs(world.strength - np.median(world.strength))))
+    while True:
+        for prompt in range(prompts):
+            yield [(a, b, prompt) for a, b in scheduling.anchor_pairs(range(world.models), middle)]
+
+
+def _bracket(world: World, record: Record, prompt: int, first: tuple[list, list]) -> Iterator[list]:
+    pairs, byes = first
+    while pairs:
+        yield [(a, b, prompt) for a, b in pairs]
+        last = record.score[-len(pairs):]
+        survivors = [b if score < 0.5 else a for (a, b), score in zip(pairs, last, strict=True)] + byes
+        pairs, byes = scheduling.bracket_next_round(survivors)
+
+
+def single_elimination(world: World, record: Record, prompts: int, rng: np.random.Generator):
+    while True:
+        for prompt in range(prompts):
+            yield from _bracket(world, record, prompt, scheduling.bracket_first_round(range(world.models), rng))
+
+
+def single_elimination_rated(world: World, record: Record, prompts: int, rng: np.random.Generator):
+    """Seeded by the ratings fitted so far (strong against weak first); the first bracket at random."""
+    while True:
+        for prompt in range(prompts):
+            if record.score:
+                rating, _ = record.ratings()
+                first = scheduling.bracket_seeded_first_round([int(i) for i in np.argsort(-rating)])
+            else:
+                first = scheduling.bracket_first_round(range(world.models), rng)
+            yield from _bracket(world, record, prompt, first)
+
+
+def adaptive(world: World, record: Record, prompts: int, rng: np.random.Generator):
+    """The arena's adaptive rounds: one match per model per round, the most informative pairs."""
+    played: set[tuple[int, int, int]] = set()
+    while True:
+        rating, _ = record.ratings() if record.score else (np.zeros(world.models), 0.0)
+        # Ratings in the arena's Elo-like scale, as tournaments._current_ratings passes them.
+        ratings = {i: float(r) for i, r in enumerate(rating)}
+        chosen = scheduling.adaptive_pairs(list(range(world.models)), ratings, record.counts,
+                                           budget=world.models, rng=rng)
+        batch = []
+        for a, b in chosen:
+            fresh = [p for p in range(prompts) if (a, b, p) not in played]
+            prompt = int(rng.choice(fresh)) if fresh else int(rng.integers(prompts))
+            played.add((a, b, prompt))
+            batch.append((a, b, prompt))
+        yield batch
+
+
+SCHEDULES: dict[str, Schedule] = {
+    "single_elimination": single_elimination,
+    "single_elimination (rating seeds)": single_elimination_rated,
+    "round_robin": round_robin,
+    "anchor (median)": anchor,
+    "adaptive": adaptive,
+}
+
+
+def run(schedule: Schedule, models: int, prompts: int, seed: int) -> tuple[float, float]:
+    """Judge calls after which tau stays >= the target (at that check and the next SUSTAIN ones; inf
+    if not within the cap), and the mean interval width at the fixed budget."""
+    world = make_world(models, prompts, seed)
+    record = Record(models)
+    rng = np.random.default_rng(seed + 1)
+    budget, cap = BUDGET_CALLS_PER_MODEL * models, CAP_CALLS_PER_MODEL * models
+    step = max(4, models)  # check the ranking every `models` calls
+    width, next_check, streak_start, streak = float("nan"), step, 0, 0
+    for batch in schedule(world, record, prompts, rng):
+        for a, b, prompt in batch:
+            record.add(a, b, world.match(a, b, prompt))
+            if record.calls == budget:
+                width = record.ratings(ci="sandwich")[1]
+            if record.calls >= next_check and streak <= SUSTAIN:
+                next_check += step
+                if kendalltau(record.ratings()[0], world.strength).statistic >= TARGET_TAU:
+                    streak_start, streak = (streak_start or record.calls), streak + 1
+                else:
+                    streak_start, streak = 0, 0
+        if record.calls >= cap or (streak > SUSTAIN and record.calls >= budget):
+            break
+    return (streak_start if streak > SUSTAIN else float("inf")), width
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 64])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--prompts", type=int, default=100)
+    args = parser.parse_args()
+    started = time.monotonic()
+    header = f"{'models':>6}  {'schedule':<34} {'calls to tau>=0.9':>18} {'vs single elim.':>15} {'CI width':>9}"
+    lines = [header, "-" * len(header)]
+    for models in args.sizes:
+        results = {}
+        for name, schedule in SCHEDULES.items():
+            runs = [run(schedule, models, args.prompts, seed) for seed in range(args.seeds)]
+            results[name] = (statistics.median(r[0] for r in runs), float(np.nanmean([r[1] for r in runs])))
+        baseline = results["single_elimination"][0]
+        for name, (calls, width) in results.items():
+            shown = f"{calls:.0f}" if np.isfinite(calls) else f">{CAP_CALLS_PER_MODEL * models}"
+            ratio = f"{calls / baseline:.2f}" if np.isfinite(calls) and np.isfinite(baseline) else "-"
+            lines.append(f"{models:>6}  {name:<34} {shown:>18} {ratio:>15} {width:>9.0f}")
+    lines.append(f"(median over {args.seeds} seeds, {args.prompts} prompts; CI width: mean 95% sandwich interval "
+                 f"in rating points at {BUDGET_CALLS_PER_MODEL} calls per model; {time.monotonic() - started:.0f} s)")
+    print("\n".join(lines))  # noqa: T201 - a benchmark's output is its table
+
+
+if __name__ == "__main__":
+    main()
