@@ -24,11 +24,15 @@ WINNER_SCORES = {"a": 1.0, "b": 0.0, "tie": 0.5}
 
 
 def agreement_report() -> dict:
-    key = f"agreement:{leaderboards._generation()}"
-    report = cache.get(key)
+    """The report, from the cache while no new result arrived; computed afresh when the cache is down."""
+    remember = leaderboards._cache_call  # the leaderboards' guard: a failing cache is never an error page
+    generation = remember(cache.get_or_set, leaderboards.GENERATION_KEY, 0, timeout=None)
+    key = f"agreement:{generation}"
+    report = remember(cache.get, key) if generation is not None else None
     if report is None:
         report = compute_agreement()
-        cache.set(key, report, timeout=3600)
+        if generation is not None:
+            remember(cache.set, key, report, timeout=3600)
     return report
 
 

@@ -4,7 +4,7 @@ from django.db.models import Count, Q, Sum
 from django.shortcuts import render
 
 from .. import agreement, leaderboards, ratings
-from ..models import Competitor, JudgeConfig, JudgeEvaluation, Prompt, Tournament
+from ..models import Competitor, HumanVote, ImportedBattle, JudgeConfig, JudgeEvaluation, Judgment, Prompt, Tournament
 
 
 def home(request):
@@ -66,8 +66,12 @@ SOURCE_BOARDS = (("human", "Human votes"), ("gpt-4-review", "GPT-4 reviews"), ("
 
 def _source_boards() -> list[dict]:
     """One small leaderboard per kind of evidence, side by side, each saying where it comes from."""
+    evidence = {"human": HumanVote.objects.exists(), "judge": Judgment.objects.exists(),
+                "gpt-4-review": ImportedBattle.objects.filter(source="gpt-4-review").exists()}
     boards = []
     for source, title in SOURCE_BOARDS:
+        if not evidence[source]:
+            continue  # no snapshot is stored for a source with nothing to rate
         try:
             board = leaderboards.get_leaderboard(leaderboards.LeaderboardQuery(source=source))
         except (leaderboards.LeaderboardError, ratings.RatingError):
