@@ -140,3 +140,6 @@ def test_the_judges_page_shows_agreement_with_the_shipped_human_votes(live_serve
     screenshots(page, "vote-vicuna80")
     page.goto(live_server.url + "/accounts/login/")
     screenshots(page, "login")
+    page.goto(live_server.url + "/")
+    assert "Human votes" in page.locator("main").inner_text()
+    screenshots(page, "dashboard-vicuna80")
