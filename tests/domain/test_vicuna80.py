@@ -59,3 +59,13 @@ def test_the_dashboard_shows_the_human_and_gpt4_leaderboards_and_names_their_sou
     assert "GPT-4 reviews" in page and "source <code>gpt-4-review</code>" in page
     assert "Bradley-Terry, all sources" in page
     assert "Agreement with the human votes (800 items" in page and "<code>gpt-4-review</code> 0.65" in page
+
+
+def test_the_demo_tournament_has_the_default_judge_play_every_vicuna80_prompt():
+    from arena.demo_vicuna80 import ensure_vicuna80_tournament
+
+    load_vicuna80()
+    tournament = ensure_vicuna80_tournament()
+    assert tournament.judge_config.name == "default" and tournament.judge_config.protocol == "logprob"
+    assert tournament.matches.values("prompt").distinct().count() == 80
+    assert ensure_vicuna80_tournament() == tournament  # once only
