@@ -445,6 +445,11 @@ def rating_text(row: dict) -> str:
     return "unbounded"
 
 
+def with_texts(rows: list[dict]) -> list[dict]:
+    """Leaderboard rows with their rating and interval as a person reads them."""
+    return [{**row, "rating_text": rating_text(row), "interval_text": interval_text(row)} for row in rows]
+
+
 def interval_text(row: dict) -> str:
     """The confidence interval, with an open side written as such (never a blank)."""
     low, high = row["ci_low"], row["ci_high"]

@@ -55,8 +55,7 @@ def _leaderboard_context() -> dict:
     except (leaderboards.LeaderboardError, ratings.RatingError) as exc:
         return {"leaderboard": None, "leaderboard_problem": str(exc)}
     main = [row for row in board["models"] if row["component"] == 0]
-    top = [{**row, "rating_text": leaderboards.rating_text(row), "interval_text": leaderboards.interval_text(row)}
-           for row in main[:SUMMARY_ROWS]]
+    top = leaderboards.with_texts(main[:SUMMARY_ROWS])
     return {"leaderboard": board, "leaderboard_top": top, "leaderboard_more": len(board["models"]) - len(top),
             "leaderboard_groups": len(board["components"]), "leaderboard_problem": ""}
 

@@ -123,7 +123,8 @@ def _leaderboard(tournament: Tournament) -> dict:
         board = leaderboards.get_leaderboard(query)
     except (leaderboards.LeaderboardError, ratings.RatingError) as exc:
         return {"leaderboard": None, "leaderboard_problem": str(exc)}
-    return {"leaderboard": board, "leaderboard_problem": ""}
+    return {"leaderboard": board, "leaderboard_rows": leaderboards.with_texts(board["models"]),
+            "leaderboard_problem": ""}
 
 
 def _brackets(tournament: Tournament) -> list[dict]:
