@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -103,13 +103,23 @@ def heartbeat(match_ids: list[int]) -> Iterator[None]:
     A judge batch on a GPU can outlast a short lease; renewing it lets the lease be short, so that
     a worker that dies (and stops renewing) frees its matches within one lease.
     """
+    if connection.in_atomic_block:
+        # Our claims are not committed yet, so another connection can neither see nor renew them (and on
+        # SQLite it would wait on our own write lock): nothing to beat for.
+        yield
+        return
     stop = threading.Event()
     interval = settings.ARENA_MATCH_LEASE_SECONDS / 3
 
     def renew() -> None:
         try:
             while not stop.wait(interval):
-                Match.objects.filter(pk__in=match_ids, status=Match.Status.RUNNING).update(claimed_at=timezone.now())
+                try:
+                    Match.objects.filter(pk__in=match_ids, status=Match.Status.RUNNING).update(
+                        claimed_at=timezone.now())
+                except DatabaseError as exc:
+                    # A missed beat only shortens the lease; the next one (or the judgment) follows.
+                    log.warning("could not renew the lease of %d match(es): %s", len(match_ids), exc)
         finally:
             connection.close()  # this thread's own connection
 
