@@ -137,7 +137,8 @@ class HumanVoteAdmin(ResultAdmin):
     list_display = ["prompt", "winner", "user", "created_at"]
     list_filter = ["winner"]
     search_fields = ["prompt__external_id", "user__username"]
-    raw_id_fields = ["prompt", "output_a", "output_b"]
+    raw_id_fields = ["prompt", "output_a", "output_b", "ticket"]
+    readonly_fields = ["session_key", "external_id"]
 
 
 @admin.register(m.ImportedBattle)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from . import ingest
+from .demo_vicuna80 import load_vicuna80
 from .models import Competitor, Dataset, JudgeConfig, Tournament
 from .tournaments import create_tournament
 
@@ -41,6 +42,7 @@ def load_demo_data() -> dict[str, dict]:
         description="MT-bench: 80 two-turn questions in 8 categories.",
         license=(DEMO_DIR / "ATTRIBUTION.md").read_text(),
     )
+    result["vicuna80"] = load_vicuna80()
     return result
 
 

@@ -292,6 +292,7 @@ def _battle_values(row: BattleRow, state: _UploadState) -> dict:
         "score_a": row.outcome(),
         "source": row.source,
         "weight": row.weight,
+        "rationale": row.rationale,
     }
 
 

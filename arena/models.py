@@ -145,6 +145,8 @@ class JudgeConfig(models.Model):
         GENERATE = "generate"
         PER_CRITERION = "per_criterion"
         POINTWISE = "pointwise"
+        LIKELIHOOD = "likelihood"
+        PMI = "pmi"
 
     SPEC_FIELDS = ("backend", "model", "protocol", "prompt_style", "params", "options", "rubric_id", "both_orders")
 
@@ -375,6 +377,33 @@ class JudgeCacheEntry(models.Model):
         constraints = [models.UniqueConstraint(fields=["fingerprint", "key"], name="judge_cache_key")]
 
 
+class BattleTicket(models.Model):
+    """A blind battle shown to one voter: the server remembers which output is on which side.
+
+    The token is random (it encodes nothing), the page shows only the token, and a vote names the
+    token alone; a ticket takes one vote (``used_at`` is claimed by a conditional update).
+    """
+
+    token = models.CharField(max_length=64, unique=True)
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="+")
+    output_left = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="+")
+    output_right = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=64, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    issued_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(output_left=models.F("output_right")), name="ticket_two_outputs"),
+        ]
+
+    @staticmethod
+    def new_token() -> str:
+        return secrets.token_urlsafe(24)
+
+
 class HumanVote(models.Model):
     class Winner(models.TextChoices):
         A = "a"
@@ -387,7 +416,30 @@ class HumanVote(models.Model):
     output_a = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="+")
     output_b = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="+")
     winner = models.CharField(max_length=15, choices=Winner.choices)
+    # One vote per ticket, by constraint; imported votes have no ticket but an external id.
+    ticket = models.OneToOneField(BattleTicket, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="vote")
+    session_key = models.CharField(max_length=64, blank=True, db_index=True)
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True,
+                                   help_text="For imported votes: a stable id, so a re-import adds nothing.")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(output_a=models.F("output_b")), name="vote_two_outputs"),
+        ]
+
+    def clean(self) -> None:
+        """An impossible vote (one output twice, outputs of another prompt, a model against itself)."""
+        if not (self.output_a_id and self.output_b_id and self.prompt_id):
+            return
+        if self.output_a_id == self.output_b_id:
+            raise ValidationError("a vote compares two different outputs, not one output with itself")
+        a, b = self.output_a, self.output_b
+        if a.prompt_id != self.prompt_id or b.prompt_id != self.prompt_id:
+            raise ValidationError("both outputs must answer the vote's prompt")
+        if a.competitor_id == b.competitor_id:
+            raise ValidationError("a vote compares two different competitors, not one with itself")
 
 
 class ImportedBattle(models.Model):
@@ -401,6 +453,7 @@ class ImportedBattle(models.Model):
     score_a = models.FloatField()
     source = models.CharField(max_length=100, default="imported", db_index=True)
     weight = models.FloatField(default=1.0)
+    rationale = models.TextField(blank=True, help_text="The reviewer's reasons, when the source gave them.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

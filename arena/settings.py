@@ -165,7 +165,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # CSS and htmx (and the API docs their Swagger UI) before any collectstatic, as under runserver.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/vote/"
+LOGOUT_REDIRECT_URL = "/"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 BROKER_DIR = DATA_DIR / "broker"
@@ -238,6 +240,13 @@ if not isinstance(ARENA_SOURCE_WEIGHTS, dict) or not all(
 # Adaptive tournaments: rounds of this many matches (0: one per competitor), up to this many rounds.
 ARENA_ADAPTIVE_ROUND_MATCHES = env_int("ARENA_ADAPTIVE_ROUND_MATCHES", 0)
 ARENA_ADAPTIVE_ROUNDS = env_int("ARENA_ADAPTIVE_ROUNDS", 10)
+# Human voting (/vote/): anonymous votes through the Django session unless login is required.
+ARENA_VOTE_REQUIRE_LOGIN = env_bool("ARENA_VOTE_REQUIRE_LOGIN", False)
+# Seconds between showing a battle and accepting its vote (nobody reads two answers faster).
+ARENA_VOTE_MIN_SECONDS = float(os.environ.get("ARENA_VOTE_MIN_SECONDS", "2"))
+ARENA_VOTE_TICKET_SECONDS = env_int("ARENA_VOTE_TICKET_SECONDS", 3600)
+ARENA_VOTES_PER_MINUTE_SESSION = env_int("ARENA_VOTES_PER_MINUTE_SESSION", 20)
+ARENA_VOTES_PER_MINUTE_IP = env_int("ARENA_VOTES_PER_MINUTE_IP", 120)
 
 LOGGING = {
     "version": 1,

@@ -280,8 +280,9 @@ def _adaptive_pairs(tournament: Tournament, round_number: int) -> dict[int, list
     for _, a, b in played:
         counts[(min(a, b), max(a, b))] += 1
     rng = np.random.default_rng([tournament.pk, round_number])
-    budget = settings.ARENA_ADAPTIVE_ROUND_MATCHES or len(competitors)
-    chosen = scheduling.adaptive_pairs(competitors, _current_ratings(tournament), counts, budget=budget, rng=rng)
+    budget = scheduling.adaptive_round_matches(len(competitors), settings.ARENA_ADAPTIVE_ROUND_MATCHES)
+    current, uncertainty = _current_estimates(tournament)
+    chosen = scheduling.adaptive_pairs(competitors, current, counts, budget=budget, rng=rng, uncertainty=uncertainty)
     by_prompt: dict[int, list[scheduling.Pair]] = defaultdict(list)
     for a, b in chosen:
         fresh = [p for p, by_competitor in outputs.items() if a in by_competitor and b in by_competitor
@@ -291,17 +292,16 @@ def _adaptive_pairs(tournament: Tournament, round_number: int) -> dict[int, list
     return dict(by_prompt)
 
 
-def _current_ratings(tournament: Tournament) -> dict[int, float]:
-    """Bradley-Terry ratings from the tournament's judgments so far; none until they are identifiable."""
+def _current_estimates(tournament: Tournament) -> tuple[dict[int, float], dict[int, float]]:
+    """Ratings and standard errors from the tournament's judgments so far (``scheduling.adaptive_estimates``,
+    as the schedules benchmark uses it); none until they are identifiable."""
     cells = leaderboards.battle_cells(leaderboards.LeaderboardQuery(source="judge", tournament=str(tournament.pk)))
     if cells is None:
-        return {}
-    try:
-        board = ratings.compute_leaderboard(cells, ci="none")
-    except ratings.RatingError:
-        return {}
-    ids = dict(Competitor.objects.filter(name__in=cells.models).values_list("name", "pk"))
-    return {ids[row.model]: row.rating for row in board.rows}
+        return {}, {}
+    by_name, errors = scheduling.adaptive_estimates(cells)
+    ids = dict(Competitor.objects.filter(name__in=by_name).values_list("name", "pk"))
+    return ({ids[name]: value for name, value in by_name.items()},
+            {ids[name]: value for name, value in errors.items()})
 
 
 # --- re-running -------------------------------------------------------------------------------------

@@ -280,6 +280,7 @@ class BattleRow(_Row):
     prompt_id: PromptId | None = None
     source: Source = "imported"
     weight: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] = 1.0
+    rationale: str = ""
 
     @model_validator(mode="after")
     def _valid_battle(self) -> BattleRow:
@@ -317,7 +318,7 @@ def validate_row(schema: type[_Row], line: int, raw: Any, errors: ErrorList, max
 
 def _within_size(row: _Row, line: int, errors: ErrorList, max_chars: int) -> bool:
     ok = True
-    for name in ("prompt", "output", "turns", "reference"):
+    for name in ("prompt", "output", "turns", "reference", "rationale"):
         value = getattr(row, name, None)
         size = sum(map(len, value)) if isinstance(value, list) else len(value) if value else 0
         if size > max_chars:

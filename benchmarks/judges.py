@@ -58,8 +58,11 @@ EVAL_CONFIGS: dict[str, tuple[dict[str, Any], int | None]] = {
     "generate": ({"protocol": "generate", "max_new_tokens": 48}, 6),
     "pointwise/generate": ({"protocol": "pointwise", "via": "generate", "max_new_tokens": 32}, 6),
     "per_criterion/generate": ({"protocol": "per_criterion", "via": "generate", "max_new_tokens": 64}, 4),
+    "likelihood": ({"protocol": "likelihood"}, None),
+    "pmi": ({"protocol": "pmi"}, None),
 }
-METRICS = ("accuracy", "position_consistency", "slot_a_rate", "errors", "seconds")
+METRICS = ("accuracy", "accuracy_no_ties", "cohen_kappa", "position_consistency", "slot_a_rate", "errors",
+           "seconds")
 
 
 def device_line(backend: TransformersBackend) -> str:
@@ -92,8 +95,9 @@ def shared_backend(**params: Any) -> TransformersBackend:
 # --- eval ---------------------------------------------------------------------------------------
 
 
-def run_eval(rows_limit: int | None, only: list[str]) -> None:
-    rows = [json.loads(line) for line in PAIRS.read_text(encoding="utf-8").splitlines() if line.strip()]
+def run_eval(rows_limit: int | None, only: list[str], pairs: Path = PAIRS) -> None:
+    rows = [json.loads(line) for line in pairs.read_text(encoding="utf-8").splitlines() if line.strip()]
+    print(f"pairs: {pairs.name}")
     backend = shared_backend()
     print(device_line(backend))
     print(f"{'protocol':<24} {'rows':>4} " + " ".join(f"{m:>20}" for m in METRICS))
@@ -206,11 +210,13 @@ def main() -> None:
     ev = sub.add_parser("eval", help="accuracy and bias of each protocol on the MT-bench pairs")
     ev.add_argument("--rows", type=int, default=None, help="use only the first N pairs")
     ev.add_argument("--only", nargs="*", default=[], choices=list(EVAL_CONFIGS), help="protocols to run")
+    ev.add_argument("--pairs", type=Path, default=PAIRS,
+                    help="labelled pairs (default: MT-bench; benchmarks/data/vicuna80_human_pairs.jsonl: human votes)")
     tp = sub.add_parser("throughput", help="comparisons per second of the default judge")
     tp.add_argument("--matches", type=int, default=4, help="matches timed for the pairwise protocol")
     args = parser.parse_args()
     commands: dict[str, Callable[[], None]] = {
-        "eval": lambda: run_eval(args.rows, args.only),
+        "eval": lambda: run_eval(args.rows, args.only, args.pairs),
         "throughput": lambda: run_throughput(args.matches),
     }
     commands[args.command]()

@@ -159,14 +159,18 @@ def single_elimination_rated(world: World, record: Record, prompts: int, rng: np
 
 
 def adaptive(world: World, record: Record, prompts: int, rng: np.random.Generator):
-    """The arena's adaptive rounds: one match per model per round, the most informative pairs."""
+    """The arena's adaptive rounds, through the same calls as ``tournaments._adaptive_pairs``: the fit
+    of ``scheduling.adaptive_estimates`` over the battles so far (no benchmark prior), the round size
+    of ``scheduling.adaptive_round_matches`` (the default setting), a prompt the pair has not played."""
     played: set[tuple[int, int, int]] = set()
+    names = [str(i) for i in range(world.models)]
     while True:
-        rating, _ = record.ratings() if record.score else (np.zeros(world.models), 0.0)
-        # Ratings in the arena's Elo-like scale, as tournaments._current_ratings passes them.
-        ratings = {i: float(r) for i, r in enumerate(rating)}
-        chosen = scheduling.adaptive_pairs(list(range(world.models)), ratings, record.counts,
-                                           budget=world.models, rng=rng)
+        cells = Cells.from_battles(record.a, record.b, record.score, models=names) if record.score else None
+        rating, error = scheduling.adaptive_estimates(cells) if cells is not None else ({}, {})
+        chosen = scheduling.adaptive_pairs(
+            list(range(world.models)), {int(k): v for k, v in rating.items()}, record.counts,
+            budget=scheduling.adaptive_round_matches(world.models), rng=rng,
+            uncertainty={int(k): v for k, v in error.items()})
         batch = []
         for a, b in chosen:
             fresh = [p for p in range(prompts) if (a, b, p) not in played]

@@ -139,6 +139,16 @@ class LabelScores:
     cost_usd: float = 0.0
 
 
+@dataclass(frozen=True)
+class SequenceScores:
+    """Summed log-probability of a continuation's tokens after a prompt, and how many there were."""
+
+    logprob: float
+    tokens: int
+    prompt_tokens: int = 0
+    latency_s: float = 0.0
+
+
 class Backend(Protocol):
     """A model that protocols drive. Every method is batch-first; results align with inputs.
 
@@ -150,6 +160,8 @@ class Backend(Protocol):
     def label_logprobs(self, prompts: list[Prompt], labels: list[str]) -> list[LabelScores | JudgeError]: ...
 
     def count_tokens(self, text: str) -> int: ...
+
+    def continuation_logprobs(self, pairs: list[tuple[Prompt, str]]) -> list[SequenceScores | JudgeError]: ...
 
 
 class Judge(Protocol):

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import NinjaAPI
 
 from ..uploads import UploadError
-from . import leaderboard, tournaments, uploads
+from . import agreement, leaderboard, tournaments, uploads
 
 api = NinjaAPI(
     title="The Arena API",
@@ -25,3 +25,4 @@ def upload_error(request: HttpRequest, exc: UploadError):
 api.add_router("", uploads.router)
 api.add_router("", leaderboard.router)
 api.add_router("", tournaments.router)
+api.add_router("", agreement.router)

@@ -3,8 +3,8 @@
 from django.db.models import Count, Q, Sum
 from django.shortcuts import render
 
-from .. import leaderboards, ratings
-from ..models import Competitor, JudgeConfig, JudgeEvaluation, Prompt, Tournament
+from .. import agreement, leaderboards, ratings
+from ..models import Competitor, HumanVote, ImportedBattle, JudgeConfig, JudgeEvaluation, Judgment, Prompt, Tournament
 
 
 def home(request):
@@ -15,6 +15,8 @@ def home(request):
         "default_judge": JudgeConfig.objects.filter(name="default").order_by("-version").first(),
         "evaluations": _latest_evaluations(),
         **_leaderboard_context(),
+        "source_boards": _source_boards(),
+        "agreement": agreement.agreement_report(),
     }
     # Poll only while something can change: a tournament being judged, or a leaderboard recompute.
     context["live"] = (any(t.status == Tournament.Status.RUNNING and t.done + t.failed < t.total
@@ -56,3 +58,23 @@ def _leaderboard_context() -> dict:
     top = leaderboards.with_texts(main[:SUMMARY_ROWS])
     return {"leaderboard": board, "leaderboard_top": top, "leaderboard_more": len(board["models"]) - len(top),
             "leaderboard_groups": len(board["components"]), "leaderboard_problem": ""}
+
+
+SOURCE_BOARDS = (("human", "Human votes"), ("gpt-4-review", "GPT-4 reviews"), ("judge", "Arena judges"))
+
+
+def _source_boards() -> list[dict]:
+    """One small leaderboard per kind of evidence, side by side, each saying where it comes from."""
+    evidence = {"human": HumanVote.objects.exists(), "judge": Judgment.objects.exists(),
+                "gpt-4-review": ImportedBattle.objects.filter(source="gpt-4-review").exists()}
+    boards = []
+    for source, title in SOURCE_BOARDS:
+        if not evidence[source]:
+            continue  # no snapshot is stored for a source with nothing to rate
+        try:
+            board = leaderboards.get_leaderboard(leaderboards.LeaderboardQuery(source=source))
+        except (leaderboards.LeaderboardError, ratings.RatingError):
+            continue
+        if board["models"]:
+            boards.append({"source": source, "title": title, "board": board})
+    return boards

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from judges.base import Completion, ConfigurationError, JudgeError, LabelScores, Prompt
+from judges.base import Completion, ConfigurationError, JudgeError, LabelScores, Prompt, SequenceScores
 
 PREFERENCES = ("longer", "shorter", "first", "hash")
 T = TypeVar("T")
@@ -74,6 +74,20 @@ class FakeBackend:
         self.calls.append(("label_logprobs", len(prompts)))
         self.prompts.extend(prompts)
         return [self._guard(prompt, lambda p: self._label_scores(p, labels)) for prompt in prompts]
+
+    def continuation_logprobs(self, pairs: list[tuple[Prompt, str]]) -> list[SequenceScores | JudgeError]:
+        """Every word of a continuation costs -1 nat, less when the prompt shares it: a longer answer
+        has a lower total but, per word, an answer echoing the prompt's words scores higher."""
+        time.sleep(self.delay_s)
+        self.calls.append(("continuation_logprobs", len(pairs)))
+        self.prompts.extend(prompt for prompt, _ in pairs)
+        return [self._guard(prompt, lambda p, c=continuation: self._sequence(p, c)) for prompt, continuation in pairs]
+
+    def _sequence(self, prompt: Prompt, continuation: str) -> SequenceScores:
+        context = set(prompt_text(prompt).lower().split())
+        words = continuation.lower().split()
+        return SequenceScores(logprob=sum(-0.5 if w in context else -1.0 for w in words), tokens=len(words),
+                              prompt_tokens=self.count_tokens(prompt_text(prompt)))
 
     # --- the rule ----------------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from judges.base import Completion, ConfigurationError, JudgeError, LabelScores, Prompt
+from judges.base import Completion, ConfigurationError, JudgeError, LabelScores, Prompt, SequenceScores
 
 T = TypeVar("T")
 
@@ -137,6 +137,12 @@ class OpenAIBackend:
         return self._map(lambda prompt: self._label_one(prompt, labels), prompts)
 
     # --- one request -----------------------------------------------------------------------------
+
+    def continuation_logprobs(self, pairs: list[tuple[Prompt, str]]) -> list[SequenceScores | JudgeError]:
+        # Chat endpoints do not score given text (no echo); the likelihood protocols need a local model.
+        error = ConfigurationError("the openai backend cannot score given text; use the likelihood and pmi "
+                                   "protocols with the transformers backend")
+        return [error] * len(pairs)
 
     def _complete_one(self, prompt: Prompt, max_tokens: int) -> Completion:
         data, latency = self._request(prompt, max_tokens=max_tokens)

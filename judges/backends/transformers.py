@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from judges.backends.prefixes import PrefixStore, group_by_prefix
-from judges.base import Completion, ConfigurationError, JudgeError, LabelScores, Prompt
+from judges.base import Completion, ConfigurationError, JudgeError, LabelScores, Prompt, SequenceScores
 
 DEFAULT_BATCH_SIZE = 8
 DEFAULT_MAX_LENGTH = 4096
@@ -196,6 +196,42 @@ class TransformersBackend:
                     completion_tokens=len(new_ids),
                     latency_s=share,
                 )
+        return results
+
+    def continuation_logprobs(self, pairs: list[tuple[Prompt, str]]) -> list[SequenceScores | JudgeError]:
+        """Summed log-probability of each continuation's tokens after its prompt, one row at a time.
+
+        Logits are projected only over the continuation (``logits_to_keep``): for a 262k vocabulary
+        a full-sequence projection would cost more memory than the model. The prompt is encoded on
+        its own and the continuation appended token by token, so the split point is exact.
+        """
+        import torch
+
+        encoded = self._encode_all([prompt for prompt, _ in pairs], reserve=0)
+        results: list[SequenceScores | JudgeError] = []
+        for ids, (_, continuation) in zip(encoded, pairs, strict=True):
+            if isinstance(ids, JudgeError):
+                results.append(ids)
+                continue
+            tail = self.tokenizer(continuation, add_special_tokens=False)["input_ids"]
+            tail = tail[: max(0, self.settings.max_length - len(ids))]
+            if not tail:
+                results.append(SequenceScores(logprob=0.0, tokens=0, prompt_tokens=len(ids)))
+                continue
+            start = time.perf_counter()
+            try:
+                with torch.inference_mode():
+                    input_ids = torch.tensor([ids + tail], device=self.device)
+                    # The logits at position i predict token i+1: keep the last len(tail)+1 positions.
+                    logits = self.model(input_ids=input_ids, logits_to_keep=len(tail) + 1).logits[0, :-1, :]
+                    logprobs = torch.log_softmax(logits.float(), dim=-1)
+                    picked = logprobs.gather(1, torch.tensor(tail, device=logprobs.device).unsqueeze(1))
+                    total = float(picked.sum())
+            except (MemoryError, torch.OutOfMemoryError) as error:
+                results.append(out_of_memory(error))
+                continue
+            results.append(SequenceScores(logprob=total, tokens=len(tail), prompt_tokens=len(ids),
+                                          latency_s=time.perf_counter() - start))
         return results
 
     # --- loading ---------------------------------------------------------------------------------

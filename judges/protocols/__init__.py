@@ -4,10 +4,13 @@
 - ``generate``: a short rationale and a graded verdict (A>>B .. B>>A), parsed from text.
 - ``per_criterion``: a verdict per rubric criterion, combined by the rubric's weights.
 - ``pointwise``: each output scored alone (cached), the pair decided by the score difference.
+- ``likelihood`` / ``pmi``: each output's mean per-token log-likelihood given the prompt (or its
+  pointwise mutual information with the prompt); for base models that cannot follow instructions.
 """
 
 from judges.protocols.common import JudgeOptions, ProtocolJudge
 from judges.protocols.generate import GenerateJudge
+from judges.protocols.likelihood import LikelihoodJudge, PmiJudge
 from judges.protocols.logprob import LogprobJudge
 from judges.protocols.per_criterion import PerCriterionJudge
 from judges.protocols.pointwise import PointwiseJudge
@@ -17,14 +20,18 @@ PROTOCOLS: dict[str, type[ProtocolJudge]] = {
     "generate": GenerateJudge,
     "per_criterion": PerCriterionJudge,
     "pointwise": PointwiseJudge,
+    "likelihood": LikelihoodJudge,
+    "pmi": PmiJudge,
 }
 
 __all__ = [
     "PROTOCOLS",
     "GenerateJudge",
     "JudgeOptions",
+    "LikelihoodJudge",
     "LogprobJudge",
     "PerCriterionJudge",
+    "PmiJudge",
     "PointwiseJudge",
     "ProtocolJudge",
 ]

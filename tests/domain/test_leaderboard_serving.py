@@ -8,7 +8,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from arena import leaderboards
@@ -140,6 +140,8 @@ def test_a_vote_between_two_outputs_of_one_model_cannot_break_the_fit(api, rated
 
     factories.prompts_with_outputs({"alpha": 3, "beta": 5}, prompts=1)
     output = Output.objects.filter(competitor__name="alpha").first()
-    HumanVote.objects.create(prompt=output.prompt, output_a=output, output_b=output, winner="a")
+    # Such a vote can no longer be stored (constraint vote_two_outputs); the leaderboards stay sound.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        HumanVote.objects.create(prompt=output.prompt, output_a=output, output_b=output, winner="a")
     assert api.get("leaderboard", source="human").status_code == 200
     assert api.get("leaderboard").status_code == 200

@@ -271,5 +271,26 @@ def test_the_default_spec_builds_through_the_registry_and_judges(judge_backend):
     assert isinstance(judge.backend, TransformersBackend)
     assert judge.backend.model is judge_backend.model  # the process-wide model cache, not a reload
     [result] = judge_both_orders(judge, [one_pair()])
-    assert result.combined is not None
-    assert result.consistent  # pointwise scores each output alone: no position to prefer
+    assert result.combined is not None and 0.0 <= result.combined.prob_a <= 1.0
+    assert result.forward.prob_a is not None and result.backward.prob_a is not None  # both orders asked
+
+
+@pytest.mark.slow
+def test_continuation_logprobs_sum_the_tokens_after_the_prompt_and_prefer_the_fitting_answer(judge_backend):
+    question = Prompt(text="User: What is the capital of France?\n\nAssistant:")
+    fitting, odd = judge_backend.continuation_logprobs([
+        (question, " The capital of France is Paris."),
+        (question, " Purple elephants compose sonatas underwater."),
+    ])
+    assert fitting.tokens == judge_backend.count_tokens(" The capital of France is Paris.")
+    assert fitting.logprob < 0 and fitting.logprob / fitting.tokens > odd.logprob / odd.tokens
+
+
+@pytest.mark.slow
+def test_the_pmi_judge_prefers_the_answer_to_the_question_over_a_fluent_answer_to_another(judge_backend):
+    spec = {"backend": "transformers", "model": "default", "protocol": "pmi", "prompt_style": "completion"}
+    answer = "Put the egg in boiling water for about eight minutes, then cool it."
+    elsewhere = "The French Revolution began in 1789 with the storming of the Bastille."
+    task = PairTask(("How do I boil an egg?",), (answer,), (elsewhere,), DEFAULT_RUBRIC)
+    forward, backward = build_judge(spec, backend=judge_backend).judge_many([task, task.swapped()])
+    assert forward.winner == "a" and backward.winner == "b"

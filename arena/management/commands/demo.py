@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from arena.demo import ensure_demo_tournament, load_demo_data
+from arena.demo_vicuna80 import ensure_vicuna80_tournament
 from arena.models import ApiToken
 from arena.tasks import enqueue_pending
 
@@ -29,6 +30,8 @@ class Command(BaseCommand):
         loaded = load_demo_data()
         tournament = ensure_demo_tournament()
         enqueue_pending(tournament=tournament)
+        vicuna = ensure_vicuna80_tournament()
+        enqueue_pending(tournament=vicuna)
         token = self._demo_token()
         # From here on a stop request is recorded, not fatal, so that no child can outlive us.
         stopping: list[int] = []
@@ -39,7 +42,9 @@ class Command(BaseCommand):
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"\nThe Arena is running at {url}\n"))
         self.stdout.write(f"  demo data: {loaded}\n  tournament: {tournament.name} ({tournament.matches.count()} "
-                          f"matches, judged by {tournament.judge_config})\n  API token for user 'demo': {token}\n"
+                          f"matches, judged by {tournament.judge_config})\n  tournament: {vicuna.name} "
+                          f"({vicuna.matches.count()} matches)\n  vote: {url}vote/  judges vs humans: {url}judges/\n"
+                          f"  API token for user 'demo': {token}\n"
                           f"  broker: {settings.CELERY_BROKER_URL}  database: {settings.DATABASES['default']['NAME']}\n"
                           "  Press Ctrl-C to stop.\n")
         self._wait(processes, stopping)

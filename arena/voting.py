@@ -1,0 +1,302 @@
+"""Human voting: blind battles issued as tickets, one vote per ticket, checked live.
+
+A ticket stores what the voter saw (prompt, left and right outputs, when, to whom); the page and
+every response before the vote carry only its random token. ``record_vote`` takes the token and a
+choice, checks the ticket (owner, age, not used, not too fast) and the voter's rate limits, and
+stores a ``HumanVote`` with the left output as ``a``. A rejected vote changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from . import leaderboards
+from .models import BattleTicket, Competitor, HumanVote, LeaderboardSnapshot, Output
+
+CHOICES = {"a": HumanVote.Winner.A, "b": HumanVote.Winner.B, "tie": HumanVote.Winner.TIE,
+           "bothbad": HumanVote.Winner.BOTH_BAD}
+# How long the candidate outputs and per-pair vote counts behind pair choice may lag behind the database.
+PAIR_STATS_SECONDS = 10
+
+
+class VoteRejected(ValueError):
+    """A vote or battle request that cannot be accepted; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, message: str, *, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+class NoBattle(VoteRejected):
+    def __init__(self, message: str):
+        super().__init__(message, status=404)
+
+
+@dataclass(frozen=True)
+class Voter:
+    """Who is voting: the Django session always; the user when logged in."""
+
+    session_key: str
+    ip: str | None = None
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class BattleFilter:
+    dataset: str = ""
+    category: str = ""
+    models: tuple[str, ...] = field(default_factory=tuple)
+
+    def query_params(self) -> dict[str, str | list[str]]:
+        params: dict[str, str | list[str]] = {}
+        if self.dataset:
+            params["dataset"] = self.dataset
+        if self.category:
+            params["category"] = self.category
+        if self.models:
+            params["model"] = list(self.models)
+        return params
+
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps([self.dataset, self.category, sorted(self.models)]).encode()).hexdigest()
+
+
+# --- issuing a battle --------------------------------------------------------------------------------
+
+def issue_ticket(*, voter: Voter, battle_filter: BattleFilter, rng: random.Random | None = None) -> BattleTicket:
+    """A new blind battle for this voter, or ``NoBattle`` when every allowed pair is used up."""
+    rng = rng or random.Random()
+    left, right = choose_pair(voter=voter, battle_filter=battle_filter, rng=rng)
+    if rng.random() < 0.5:
+        left, right = right, left
+    try:
+        with transaction.atomic():
+            return BattleTicket.objects.create(
+                token=BattleTicket.new_token(), prompt_id=left.prompt_id, output_left_id=left.pk,
+                output_right_id=right.pk, session_key=voter.session_key, user_id=voter.user_id, ip=voter.ip,
+            )
+    except IntegrityError:
+        # The cached candidates named an output deleted since: forget them and choose again.
+        cache.delete(f"voting:outputs:{battle_filter.key()}")
+        return issue_ticket(voter=voter, battle_filter=battle_filter, rng=rng)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    pk: int
+    prompt_id: int
+    competitor_id: int
+
+
+def choose_pair(*, voter: Voter, battle_filter: BattleFilter, rng: random.Random) -> tuple[Candidate, Candidate]:
+    """Two outputs of different competitors on one prompt, the voter has not judged together.
+
+    Competitor pairs are drawn with weight ``(1 + overlap) / (1 + votes)``: pairs with few human
+    votes, and pairs whose human rating intervals overlap (their order is not settled), come up
+    more often, while every pair keeps a chance. The prompt is then drawn uniformly among those
+    where both competitors answered and the voter has not judged that pair.
+    """
+    by_prompt = _outputs_by_prompt(battle_filter)
+    seen = _judged_by(voter)
+    pair_votes = _pair_vote_counts()
+    intervals = _human_intervals()
+    pairs: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for prompt_id, outputs in by_prompt.items():
+        for i, a in enumerate(outputs):
+            for b in outputs[i + 1:]:
+                if a.competitor_id != b.competitor_id and (prompt_id, *sorted((a.pk, b.pk))) not in seen:
+                    pairs[tuple(sorted((a.competitor_id, b.competitor_id)))].append(prompt_id)
+    if not pairs:
+        raise NoBattle("no battle left for you here: you have judged every pair these filters allow")
+    keys = sorted(pairs)
+    weights = [(1.0 + _overlap(intervals.get(a), intervals.get(b))) / (1.0 + pair_votes.get((a, b), 0))
+               for a, b in keys]
+    ca, cb = rng.choices(keys, weights=weights)[0]
+    prompt_id = rng.choice(pairs[(ca, cb)])
+    chosen = {o.competitor_id: o for o in by_prompt[prompt_id]}
+    return chosen[ca], chosen[cb]
+
+
+def _outputs_by_prompt(battle_filter: BattleFilter) -> dict[int, list[Candidate]]:
+    """Candidate outputs per prompt; cached briefly, since every battle request needs them all."""
+    key = f"voting:outputs:{battle_filter.key()}"
+    found = cache.get(key)
+    if found is None:
+        found = _load_outputs(battle_filter)
+        cache.set(key, found, timeout=PAIR_STATS_SECONDS)
+    return found
+
+
+def _load_outputs(battle_filter: BattleFilter) -> dict[int, list[Candidate]]:
+    rows = Output.objects.all()
+    if battle_filter.dataset:
+        rows = rows.filter(prompt__dataset__name=battle_filter.dataset)
+    if battle_filter.category:
+        rows = rows.filter(prompt__category=battle_filter.category)
+    if battle_filter.models:
+        rows = rows.filter(competitor__name__in=battle_filter.models)
+    by_prompt: dict[int, list[Candidate]] = defaultdict(list)
+    for pk, prompt_id, competitor_id in rows.order_by("pk").values_list("pk", "prompt_id", "competitor_id"):
+        by_prompt[prompt_id].append(Candidate(pk, prompt_id, competitor_id))
+    return dict(by_prompt)
+
+
+def _judged_by(voter: Voter) -> set[tuple[int, int, int]]:
+    """(prompt, lower output id, higher output id) of every battle this voter already voted on."""
+    mine = Q(session_key=voter.session_key) if voter.session_key else Q(pk__in=[])
+    if voter.user_id is not None:
+        mine |= Q(user_id=voter.user_id)
+    rows = HumanVote.objects.filter(mine).values_list("prompt_id", "output_a_id", "output_b_id")
+    return {(p, min(a, b), max(a, b)) for p, a, b in rows}
+
+
+def _pair_vote_counts() -> dict[tuple[int, int], int]:
+    """Human votes per unordered competitor pair, cached briefly: pair choice needs rough counts."""
+    key = "voting:pair-votes"
+    counts = cache.get(key)
+    if counts is None:
+        counts = defaultdict(int)
+        rows = (HumanVote.objects.order_by().values_list("output_a__competitor_id", "output_b__competitor_id")
+                .annotate(n=Count("pk")))
+        for a, b, n in rows:
+            counts[(min(a, b), max(a, b))] += n
+        counts = dict(counts)
+        cache.set(key, counts, timeout=PAIR_STATS_SECONDS)
+    return counts
+
+
+def _human_intervals() -> dict[int, tuple[float, float]]:
+    """Competitor id -> the 95% interval of its human rating, from the stored snapshot (never a fit)."""
+    found = cache.get("voting:human-intervals")
+    if found is None:
+        found = _load_intervals()
+        cache.set("voting:human-intervals", found, timeout=PAIR_STATS_SECONDS)
+    return found
+
+
+def _load_intervals() -> dict[int, tuple[float, float]]:
+    payload = human_leaderboard()
+    if not payload:
+        return {}
+    ids = dict(Competitor.objects.filter(name__in=[r["model"] for r in payload["models"]]).values_list("name", "pk"))
+    return {ids[r["model"]]: (r["ci_low"] if r["ci_low"] is not None else float("-inf"),
+                              r["ci_high"] if r["ci_high"] is not None else float("inf"))
+            for r in payload["models"] if r["model"] in ids}
+
+
+def _overlap(a: tuple[float, float] | None, b: tuple[float, float] | None) -> float:
+    """1 when two intervals overlap (or one is unknown), else 0."""
+    if a is None or b is None:
+        return 1.0
+    return 1.0 if a[0] <= b[1] and b[0] <= a[1] else 0.0
+
+
+def human_leaderboard() -> dict | None:
+    """The last computed human leaderboard, stale or not: a vote page never waits for a fit."""
+    query = leaderboards.LeaderboardQuery(source=leaderboards.HUMAN)
+    return LeaderboardSnapshot.objects.filter(key=query.key()).values_list("payload", flat=True).first()
+
+
+# --- voting ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VoteOutcome:
+    vote: HumanVote
+    ticket: BattleTicket
+
+
+def record_vote(*, token: str, choice: str, voter: Voter) -> VoteOutcome:
+    """Store the voter's choice on their ticket, or raise ``VoteRejected`` and change nothing."""
+    if choice not in CHOICES:
+        raise VoteRejected(f"unknown choice {choice!r}; choose one of: {', '.join(CHOICES)}")
+    ticket = BattleTicket.objects.filter(token=token).first()
+    if ticket is None or not _owns(ticket, voter):
+        raise VoteRejected("this battle is unknown or was issued to someone else; load a new one", status=404)
+    now = timezone.now()
+    if ticket.used_at is not None:
+        raise VoteRejected("this battle already has its vote; a ticket takes one vote", status=409)
+    if now - ticket.issued_at > timedelta(seconds=settings.ARENA_VOTE_TICKET_SECONDS):
+        raise VoteRejected("this battle has expired; load a new one", status=410)
+    if now - ticket.issued_at < timedelta(seconds=settings.ARENA_VOTE_MIN_SECONDS):
+        raise VoteRejected(f"too fast: read both answers first (at least {settings.ARENA_VOTE_MIN_SECONDS:g} s "
+                           "between showing a battle and voting)", status=429)
+    _take_rate(voter)
+    try:
+        with transaction.atomic():
+            # The conditional update claims the ticket: of two racing votes only one changes a row.
+            if not BattleTicket.objects.filter(pk=ticket.pk, used_at__isnull=True).update(used_at=now):
+                raise VoteRejected("this battle already has its vote; a ticket takes one vote", status=409)
+            vote = HumanVote.objects.create(
+                prompt_id=ticket.prompt_id, output_a_id=ticket.output_left_id, output_b_id=ticket.output_right_id,
+                winner=CHOICES[choice], ticket=ticket, session_key=voter.session_key, user_id=voter.user_id,
+            )
+            leaderboards.mark_stale()
+    except IntegrityError:
+        raise VoteRejected("this battle already has its vote; a ticket takes one vote", status=409) from None
+    ticket.used_at = now
+    return VoteOutcome(vote=vote, ticket=ticket)
+
+
+def _owns(ticket: BattleTicket, voter: Voter) -> bool:
+    if ticket.user_id is not None:
+        return ticket.user_id == voter.user_id
+    return bool(voter.session_key) and ticket.session_key == voter.session_key
+
+
+def _rate_keys(voter: Voter) -> list[tuple[str, int]]:
+    window = int(timezone.now().timestamp() // 60)
+    keys = [(f"voting:rate:session:{voter.session_key}:{window}", settings.ARENA_VOTES_PER_MINUTE_SESSION)]
+    if voter.ip:
+        keys.append((f"voting:rate:ip:{voter.ip}:{window}", settings.ARENA_VOTES_PER_MINUTE_IP))
+    return keys
+
+
+def _take_rate(voter: Voter) -> None:
+    """Count this vote against the voter's per-minute limits, refusing it past either one.
+
+    Counting first (an atomic INCR) and comparing after means two racing votes cannot both slip
+    under the limit; an attempt refused here still counts, so hammering does not reset the window.
+    """
+    for key, limit in _rate_keys(voter):
+        if cache.add(key, 1, timeout=120):
+            count = 1
+        else:
+            try:
+                count = cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.set(key, 1, timeout=120)
+                count = 1
+        if count > limit:
+            raise VoteRejected(f"too many votes in a minute (limit {limit}); wait a little", status=429)
+
+
+def reveal(ticket: BattleTicket) -> dict:
+    """After the vote: which model was on which side, with their current human ratings."""
+    board = human_leaderboard() or {"models": []}
+    rows = {r["model"]: r for r in board["models"]}
+    names = dict(Output.objects.filter(pk__in=[ticket.output_left_id, ticket.output_right_id])
+                 .values_list("pk", "competitor__name"))
+    sides = {}
+    for side, output_id in (("left", ticket.output_left_id), ("right", ticket.output_right_id)):
+        row = rows.get(names[output_id], {})
+        sides[side] = {"model": names[output_id], "rating": row.get("rating"), "ci_low": row.get("ci_low"),
+                       "ci_high": row.get("ci_high")}
+    return sides
+
+
+def battle_outputs(ticket: BattleTicket) -> tuple[Output, Output]:
+    """The two outputs, each with its prompt's turns (one query)."""
+    outputs = {o.pk: o for o in Output.objects.filter(pk__in=[ticket.output_left_id, ticket.output_right_id])
+               .select_related("prompt").only("pk", "turns", "prompt__turns")}
+    return outputs[ticket.output_left_id], outputs[ticket.output_right_id]
