@@ -134,3 +134,23 @@ def test_weighted_bootstrap_keeps_each_battle_whole():
     tight = compute_leaderboard(unit, rounds=400, rng=np.random.default_rng(2)).row("a")
     assert spread.rating == pytest.approx(tight.rating)
     assert spread.ci_high - spread.ci_low > tight.ci_high - tight.ci_low
+
+
+def test_bootstrap_poisson_counts_follow_the_poisson_law_in_and_beyond_the_tables():
+    from scipy.stats import poisson
+
+    from arena.ratings.bootstrap import TABLE_MAX_COUNT, PoissonSampler
+
+    count = np.array([1, 7, 60, TABLE_MAX_COUNT + 100])
+    draws = PoissonSampler(count).draw(40_000, np.random.default_rng(5))
+    for column, lam in zip(draws.T, count, strict=True):
+        # Chi-square over the values with expected frequency >= 20, plus the two tails pooled.
+        values = np.arange(int(lam + 10 * math.sqrt(lam)) + 10)
+        expected = poisson.pmf(values, lam) * column.size
+        kept = expected >= 20
+        observed = np.bincount(column, minlength=values.size)[: values.size]
+        rest_expected, rest_observed = column.size - expected[kept].sum(), column.size - observed[kept].sum()
+        chi2 = np.sum((observed[kept] - expected[kept]) ** 2 / expected[kept])
+        chi2 += (rest_observed - rest_expected) ** 2 / max(rest_expected, 1.0)
+        dof = int(kept.sum())
+        assert chi2 < dof + 6 * math.sqrt(2 * dof) + 10, (lam, chi2, dof)
