@@ -37,3 +37,12 @@ def judge(*, match_ids: list[int], final_attempt: bool = False) -> judging.Judgi
     outcome = judging.judge_matches(match_ids=match_ids, final_attempt=final_attempt)
     tournaments.after_judgments(match_ids=outcome.done + outcome.failed)
     return outcome
+
+
+def judge_all(tournament) -> None:
+    """Judge until the tournament has no pending matches (brackets and adaptive rounds open new ones)."""
+    for _ in range(10):
+        pending = list(tournament.matches.pending().values_list("pk", flat=True))
+        if not pending:
+            return
+        judge(match_ids=pending)

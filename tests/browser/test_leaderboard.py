@@ -6,9 +6,6 @@ Screenshots of every state go to $ARENA_ARTIFACTS (default var/artifacts/ in the
 import csv
 import io
 import json
-import os
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -16,12 +13,11 @@ from arena import ingest, judging, leaderboards
 from arena.models import HumanVote, Output
 from arena.tournaments import create_tournament
 from tests import factories
+from tests.browser.support import ARTIFACTS, needs_chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(os.environ.get("ARENA_ARTIFACTS", Path(__file__).resolve().parents[2] / "var" / "artifacts"))
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test installs it)"),
+    needs_chromium,
 ]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
@@ -33,18 +29,6 @@ def empty_cache():
     from django.core.cache import cache
 
     cache.clear()
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 def upload_battles(rows):

@@ -3,23 +3,19 @@
 Screenshots of each page, desktop and 390 px wide, go to ``$ARENA_ARTIFACTS`` (default ``var/artifacts``).
 """
 
-import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 from django.core.cache import cache
 
 from arena.demo_vicuna80 import load_vicuna80
 from arena.models import Competitor, Dataset, HumanVote, Output, Prompt
+from tests.browser.support import needs_chromium, screenshots
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test installs it)"),
+    needs_chromium,
 ]
-ARTIFACTS = Path(os.environ.get("ARENA_ARTIFACTS", Path(__file__).resolve().parents[2] / "var" / "artifacts"))
 MODELS = ("zephyr-secret-one", "orca-secret-two")
 HOSTILE = ("<script>window.pwned=1</script>\n\n"
            '<img src=x onerror="window.pwned=1">\n\n'
@@ -43,28 +39,6 @@ def battle_data():
         competitor = Competitor.objects.create(name=name)
         Output.objects.create(competitor=competitor, prompt=prompt, turns=[HOSTILE, "Snow falls.\n\n- one\n- two"])
         Output.objects.create(competitor=competitor, prompt=second, turns=[HOSTILE])
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
-
-
-def screenshots(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.screenshot(path=str(ARTIFACTS / f"{name}-desktop.png"), full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    # No horizontal page scroll on a phone: long code scrolls inside its own block.
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
-    page.screenshot(path=str(ARTIFACTS / f"{name}-390.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_mouse_and_keyboard_votes_reveal_the_names_only_after_the_vote(live_server, browser, battle_data):

@@ -24,14 +24,6 @@ def rate(order: list[str]) -> None:
     ingest.import_battles(stream=io.BytesIO("\n".join(json.dumps(r) for r in rows).encode()), jsonl=True)
 
 
-def judge_all(tournament: Tournament) -> None:
-    for _ in range(10):
-        pending = list(tournament.matches.pending().values_list("pk", flat=True))
-        if not pending:
-            return
-        factories.judge(match_ids=pending)
-
-
 def test_seeded_bracket_puts_the_strongest_against_the_weakest():
     assert scheduling.bracket_seeded_first_round([1, 2, 3, 4]) == ([(1, 4), (2, 3)], [])
     assert scheduling.bracket_seeded_first_round([1, 2, 3, 4, 5]) == ([(1, 5), (2, 4)], [3])
@@ -51,14 +43,14 @@ def test_adding_a_model_to_a_finished_tournament_schedules_only_its_matches():
     competitors = factories.prompts_with_outputs(MODELS, prompts=2)
     tournament = tournaments.create_tournament(name="rr", judge_config=factories.fake_judge(),
                                                competitors=competitors[:3], schedule="round_robin")
-    judge_all(tournament)
+    factories.judge_all(tournament)
     tournament.refresh_from_db()
     assert tournament.status == "finished" and tournament.matches.count() == 6
     made = tournaments.add_competitors(tournament=tournament, competitors=[competitors[3]])
     assert made == 2 * 3
     new = tournament.matches.pending()
     assert all(competitors[3].pk in (m.competitor_a_id, m.competitor_b_id) for m in new)
-    judge_all(tournament)
+    factories.judge_all(tournament)
     assert Tournament.objects.get(pk=tournament.pk).status == "finished"
     assert Match.objects.filter(tournament=tournament).count() == 12
 

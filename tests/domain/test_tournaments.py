@@ -19,15 +19,6 @@ pytestmark = pytest.mark.django_db
 MODELS = {"small": 5, "medium": 20, "large": 60, "huge": 120}
 
 
-def judge_all(tournament: Tournament) -> None:
-    """Judge until the tournament has no pending matches (brackets open new rounds as they go)."""
-    for _ in range(10):
-        pending = list(tournament.matches.pending().values_list("pk", flat=True))
-        if not pending:
-            return
-        factories.judge(match_ids=pending)
-
-
 @pytest.fixture
 def competitors():
     return factories.prompts_with_outputs(MODELS, prompts=3)
@@ -70,7 +61,7 @@ def test_bracket_tournament_plays_down_to_one_winner_per_prompt(competitors):
     tournament = create_tournament(name="b", judge_config=factories.fake_judge(), competitors=competitors,
                                    schedule="bracket")
     assert tournament.matches.filter(round=1).count() == 3 * 2
-    judge_all(tournament)
+    factories.judge_all(tournament)
     finals = tournament.matches.filter(round=2)
     assert finals.count() == 3
     huge = competitors[3]
@@ -108,12 +99,12 @@ def test_identical_comparisons_are_served_from_the_judge_cache(competitors):
     config = factories.fake_judge()
     first = create_tournament(name="one", judge_config=config, competitors=competitors[:2], schedule="anchor",
                               anchor=competitors[0])
-    judge_all(first)
+    factories.judge_all(first)
     cached = JudgeCacheEntry.objects.count()
     assert cached > 0
     second = create_tournament(name="two", judge_config=config, competitors=competitors[:2], schedule="anchor",
                                anchor=competitors[0])
-    judge_all(second)
+    factories.judge_all(second)
     assert JudgeCacheEntry.objects.count() == cached
     again = Judgment.objects.filter(match__tournament=second)
     assert again.count() == second.matches.count()
@@ -150,7 +141,7 @@ def test_adaptive_tournament_plays_rounds_of_new_informative_pairs(settings):
     tournament = create_tournament(name="ad", judge_config=factories.fake_judge(), competitors=competitors,
                                    schedule="adaptive")
     assert tournament.matches.count() == len(competitors)
-    judge_all(tournament)
+    factories.judge_all(tournament)
     played = list(tournament.matches.values_list("round", "prompt_id", "competitor_a_id", "competitor_b_id"))
     assert {r for r, *_ in played} == {1, 2, 3}
     assert all(sum(1 for r, *_ in played if r == n) <= len(competitors) for n in (1, 2, 3))
@@ -176,7 +167,7 @@ def test_failed_matches_can_be_run_again_and_succeed(competitors):
 def test_rejudging_under_another_judge_reuses_the_stored_outputs(competitors):
     first = create_tournament(name="t", judge_config=factories.fake_judge(), competitors=competitors,
                               schedule="round_robin")
-    judge_all(first)
+    factories.judge_all(first)
     other = factories.fake_judge(name="shorter", preference="shorter")
     out = StringIO()
     call_command("rejudge", "t", "--judge", "shorter", stdout=out)
@@ -184,7 +175,7 @@ def test_rejudging_under_another_judge_reuses_the_stored_outputs(competitors):
     assert second.matches.count() == first.matches.count()
     assert set(second.matches.values_list("output_a_id", "output_b_id")) == set(
         first.matches.values_list("output_a_id", "output_b_id"))
-    judge_all(second)
+    factories.judge_all(second)
     flipped = {(j.match.prompt_id, j.match.competitor_a_id): j.winner for j in Judgment.objects.filter(
         match__tournament=second).select_related("match")}
     original = {(j.match.prompt_id, j.match.competitor_a_id): j.winner for j in Judgment.objects.filter(
