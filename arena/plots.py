@@ -92,7 +92,8 @@ def matrix_plot(models: Sequence[str], values: Sequence[Sequence[float | None]],
     n = len(models)
     if n == 0:
         return ""
-    top = LABEL_WIDTH
+    # Room above for the column labels, slanted at 60 degrees: about 6 px of height per character.
+    top = 12 + 6 * max(min(len(name), LABEL_CHARS) for name in models)
     width = LABEL_WIDTH + CELL * n + 4
     height = top + CELL * n + 4
     biggest = max((v for row in values for v in row if v), default=1) or 1
