@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
 
 from . import ingest
@@ -21,22 +19,22 @@ def prompt_id(question_id: int) -> str:
 
 def load_demo_data() -> dict[str, dict]:
     """Import the demo prompts and outputs; running it twice changes nothing (uploads are idempotent)."""
-    references = {row["question_id"]: row["choices"][0]["turns"] for row in _read(DEMO_DIR / "reference_answer" /
-                                                                                  "gpt-4.jsonl")}
+    reference_rows = ingest.read_jsonl(DEMO_DIR / "reference_answer" / "gpt-4.jsonl")
+    references = {row["question_id"]: row["choices"][0]["turns"] for row in reference_rows}
     prompts = [
         {"id": prompt_id(q["question_id"]), "turns": q["turns"], "category": q["category"], "dataset": DATASET,
          "reference": references.get(q["question_id"])}
-        for q in _read(DEMO_DIR / "question.jsonl")
+        for q in ingest.read_jsonl(DEMO_DIR / "question.jsonl")
     ]
     outputs = [
         {"prompt_id": prompt_id(a["question_id"]), "model": a["model_id"], "turns": a["choices"][0]["turns"],
          "metadata": {"answer_id": a["answer_id"]}}
         for path in sorted((DEMO_DIR / "model_answer").glob("*.jsonl"))
-        for a in _read(path)
+        for a in ingest.read_jsonl(path)
     ]
     result = {
-        "prompts": ingest.import_prompts(stream=_jsonl(prompts), jsonl=True).as_dict(),
-        "outputs": ingest.import_outputs(stream=_jsonl(outputs), jsonl=True).as_dict(),
+        "prompts": ingest.import_prompts(stream=ingest.jsonl_stream(prompts), jsonl=True).as_dict(),
+        "outputs": ingest.import_outputs(stream=ingest.jsonl_stream(outputs), jsonl=True).as_dict(),
     }
     Dataset.objects.filter(name=DATASET).update(
         description="MT-bench: 80 two-turn questions in 8 categories.",
@@ -44,15 +42,6 @@ def load_demo_data() -> dict[str, dict]:
     )
     result["vicuna80"] = load_vicuna80()
     return result
-
-
-def _read(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
-def _jsonl(rows: list[dict]) -> io.BytesIO:
-    return io.BytesIO("\n".join(json.dumps(r) for r in rows).encode())
 
 
 DEMO_TOURNAMENT = "MT-bench writing (demo)"

@@ -12,8 +12,6 @@ Loading twice adds nothing: votes and reviews carry stable ids.
 
 from __future__ import annotations
 
-import io
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,17 +38,17 @@ def prompt_id(question_id: int) -> str:
 
 
 def load_vicuna80() -> dict[str, dict | int]:
-    questions = _read(DATA_DIR / "prompts" / "vicuna_questions.jsonl")
-    answers = {key: _read(DATA_DIR / "generations" / f"answer_{key}.jsonl") for key in MODELS}
+    questions = ingest.read_jsonl(DATA_DIR / "prompts" / "vicuna_questions.jsonl")
+    answers = {key: ingest.read_jsonl(DATA_DIR / "generations" / f"answer_{key}.jsonl") for key in MODELS}
     prompts = [{"id": prompt_id(q["question_id"]), "prompt": q["text"], "category": q["category"],
                 "dataset": DATASET} for q in questions]
     outputs = [{"prompt_id": prompt_id(a["question_id"]), "model": MODELS[key], "output": a["text"],
                 "metadata": {"answer_id": a["answer_id"], "model_id": a["model_id"]}}
                for key, rows in answers.items() for a in rows]
     result: dict[str, dict | int] = {
-        "prompts": ingest.import_prompts(stream=_jsonl(prompts), jsonl=True).as_dict(),
-        "outputs": ingest.import_outputs(stream=_jsonl(outputs), jsonl=True).as_dict(),
-        "reviews": ingest.import_battles(stream=_jsonl(list(_reviews(answers))), jsonl=True).as_dict(),
+        "prompts": ingest.import_prompts(stream=ingest.jsonl_stream(prompts), jsonl=True).as_dict(),
+        "outputs": ingest.import_outputs(stream=ingest.jsonl_stream(outputs), jsonl=True).as_dict(),
+        "reviews": ingest.import_battles(stream=ingest.jsonl_stream(list(_reviews(answers))), jsonl=True).as_dict(),
         "human_votes": _load_votes(),
     }
     Dataset.objects.filter(name=DATASET).update(description=DESCRIPTION,
@@ -70,7 +68,7 @@ def _reviews(answers: dict[str, list[dict]]) -> Iterator[dict]:
     by_answer_id = {a["answer_id"]: MODELS[key] for key, rows in answers.items() for a in rows}
     for folder, source in REVIEW_SOURCES.items():
         for path, x, y in _pairs(folder):
-            for review in _read(path):
+            for review in ingest.read_jsonl(path):
                 # The answer ids say which model was shown first; the file name agrees, but ids are exact.
                 model_a = by_answer_id.get(review["answer1_id"], MODELS.get(x))
                 model_b = by_answer_id.get(review["answer2_id"], MODELS.get(y))
@@ -89,7 +87,7 @@ def _load_votes() -> int:
     for path, x, y in _pairs("ratings-human"):
         if x not in MODELS or y not in MODELS:
             continue  # a guanaco model: votes without answers
-        for line, vote in enumerate(_read(path), start=1):
+        for line, vote in enumerate(ingest.read_jsonl(path), start=1):
             a = outputs.get((MODELS[x], prompt_id(vote["question_id"])))
             b = outputs.get((MODELS[y], prompt_id(vote["question_id"])))
             if a is None or b is None:
@@ -104,15 +102,6 @@ def _load_votes() -> int:
         if fresh:
             leaderboards.mark_stale()
     return len(fresh)
-
-
-def _read(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
-def _jsonl(rows: list[dict]) -> io.BytesIO:
-    return io.BytesIO("\n".join(json.dumps(r) for r in rows).encode())
 
 
 VICUNA80_TOURNAMENT = "Vicuna-80 (demo)"

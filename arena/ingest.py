@@ -8,12 +8,14 @@ whole upload back, so a rejected upload changes nothing.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
@@ -335,3 +337,14 @@ def _changed(state: _UploadState, line: int, field_name: str, message: str) -> N
 
 def _show(key: Any) -> str:
     return " / ".join(map(repr, key)) if isinstance(key, tuple) else repr(key)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """The rows of a JSON Lines file (blank lines skipped), for the bundled demo data."""
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def jsonl_stream(rows: list[dict]) -> io.BytesIO:
+    """Rows as a JSON Lines body, for feeding them through the upload path."""
+    return io.BytesIO("\n".join(json.dumps(r) for r in rows).encode())
