@@ -1,11 +1,14 @@
 """Every model in the admin, with the filters and searches people reach for."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from . import lifecycle
 from . import models as m
+from .lifecycle import parse_budget
 from .tasks import enqueue_pending
-from .tournaments import TournamentError, retry_failed, schedule_round
+from .tournaments import TournamentError
 
 
 class ResultAdmin(admin.ModelAdmin):
@@ -80,33 +83,66 @@ class JudgeEvaluationAdmin(admin.ModelAdmin):
     list_filter = ["judge_config"]
 
 
+class TournamentForm(forms.ModelForm):
+    def clean_budget(self) -> dict:
+        try:
+            return parse_budget(self.cleaned_data["budget"])
+        except TournamentError as exc:
+            raise ValidationError(str(exc)) from None
+
+
 @admin.register(m.Tournament)
 class TournamentAdmin(admin.ModelAdmin):
+    """The state changes only through the actions, which are the front door's verbs (``lifecycle``):
+    the status is read-only here, and so is what a started tournament was laid out from."""
+
+    form = TournamentForm
     list_display = ["name", "schedule", "judge_config", "status", "created_at"]
     list_filter = ["schedule", "status", "judge_config"]
     search_fields = ["name", "description"]
     filter_horizontal = ["competitors"]
-    actions = ["schedule_matches", "retry_failed_matches"]
+    actions = ["schedule_matches", "pause_tournaments", "resume_tournaments", "cancel_tournaments",
+               "retry_failed_matches"]
 
-    @admin.action(description="Schedule matches and queue them for judging")
-    def schedule_matches(self, request, queryset):
-        made = 0
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        fixed = ["status", "plan", "finished_at"]
+        if obj is not None and obj.status != m.Tournament.Status.DRAFT:
+            fixed += ["judge_config", "schedule", "anchor", "dataset", "category", "competitors"]
+        return fixed
+
+    def _act(self, request, queryset, verb, done: str) -> None:
+        """``verb`` on each selected tournament; a refusal is shown and the others still go ahead."""
+        acted = 0
         for tournament in queryset:
             try:
-                made += schedule_round(tournament=tournament)
+                verb(tournament=tournament)
             except TournamentError as exc:
                 messages.error(request, str(exc))
                 continue
+            acted += 1
             enqueue_pending(tournament=tournament)
-        messages.success(request, f"{made} match(es) queued.")
+        if acted:
+            messages.success(request, f"{acted} tournament(s) {done}.")
+
+    @admin.action(description="Start (schedule matches and queue them for judging)")
+    def schedule_matches(self, request, queryset):
+        self._act(request, queryset, lifecycle.start, "started")
+
+    @admin.action(description="Pause")
+    def pause_tournaments(self, request, queryset):
+        self._act(request, queryset, lifecycle.pause, "paused")
+
+    @admin.action(description="Resume")
+    def resume_tournaments(self, request, queryset):
+        self._act(request, queryset, lifecycle.resume, "resumed")
+
+    @admin.action(description="Cancel")
+    def cancel_tournaments(self, request, queryset):
+        self._act(request, queryset, lifecycle.cancel, "cancelled")
 
     @admin.action(description="Re-run failed matches")
     def retry_failed_matches(self, request, queryset):
-        made = 0
-        for tournament in queryset:
-            made += retry_failed(tournament=tournament)
-            enqueue_pending(tournament=tournament)
-        messages.success(request, f"{made} failed match(es) queued again.")
+        self._act(request, queryset, lifecycle.retry_failed, "with failed matches queued again")
 
 
 @admin.register(m.Match)

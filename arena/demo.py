@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import ingest
+from . import ingest, lifecycle
 from .demo_vicuna80 import load_vicuna80
-from .models import Competitor, Dataset, JudgeConfig, Tournament
-from .tournaments import create_tournament
+from .models import Competitor, Dataset, Tournament
 
 DEMO_DIR = Path(__file__).parent / "demo_data" / "mt_bench"
 DATASET = "mt_bench"
@@ -57,10 +56,9 @@ def ensure_demo_tournament():
     existing = Tournament.objects.filter(name=DEMO_TOURNAMENT).first()
     if existing is not None:
         return existing
-    judge = JudgeConfig.objects.filter(name="default").order_by("-version").first()
-    competitors = list(Competitor.objects.filter(output_rows__prompt__dataset__name=DATASET).distinct())
-    return create_tournament(
-        name=DEMO_TOURNAMENT, judge_config=judge, competitors=competitors, schedule=Tournament.Schedule.ANCHOR,
-        anchor=Competitor.objects.get(name=DEMO_ANCHOR), dataset=Dataset.objects.get(name=DATASET),
-        category=DEMO_CATEGORY,
-    )
+    models = list(Competitor.objects.answering(dataset=DATASET).values_list("name", flat=True))
+    tournament, _ = lifecycle.open_tournament(
+        name=DEMO_TOURNAMENT, schedule="anchor", models=models, judge="default", anchor=DEMO_ANCHOR,
+        prompts=lifecycle.PromptSelection(dataset=DATASET, category=DEMO_CATEGORY))
+    return tournament
+

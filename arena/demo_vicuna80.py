@@ -18,8 +18,8 @@ from pathlib import Path
 
 from django.db import transaction
 
-from . import ingest, leaderboards
-from .models import Dataset, HumanVote, Output
+from . import ingest, leaderboards, lifecycle
+from .models import Competitor, Dataset, HumanVote, Output, Tournament
 
 DATA_DIR = Path(__file__).parent / "demo_data" / "vicuna80"
 DATASET = "vicuna80"
@@ -111,15 +111,11 @@ VICUNA80_ANCHOR = "gpt-3.5-turbo"
 def ensure_vicuna80_tournament():
     """The default judge on the Vicuna-80 prompts (everyone against gpt-3.5-turbo), so that its
     verdicts land on the very items the humans voted on and the judges page can compare them."""
-    from .models import Competitor, JudgeConfig, Tournament
-    from .tournaments import create_tournament
-
     existing = Tournament.objects.filter(name=VICUNA80_TOURNAMENT).first()
     if existing is not None:
         return existing
-    judge = JudgeConfig.objects.filter(name="default").order_by("-version").first()
-    competitors = list(Competitor.objects.filter(output_rows__prompt__dataset__name=DATASET).distinct())
-    return create_tournament(
-        name=VICUNA80_TOURNAMENT, judge_config=judge, competitors=competitors, schedule=Tournament.Schedule.ANCHOR,
-        anchor=Competitor.objects.get(name=VICUNA80_ANCHOR), dataset=Dataset.objects.get(name=DATASET),
-    )
+    models = list(Competitor.objects.answering(dataset=DATASET).values_list("name", flat=True))
+    tournament, _ = lifecycle.open_tournament(
+        name=VICUNA80_TOURNAMENT, schedule="anchor", models=models, judge="default", anchor=VICUNA80_ANCHOR,
+        prompts=lifecycle.PromptSelection(dataset=DATASET))
+    return tournament

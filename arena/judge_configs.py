@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from judges.base import ConfigurationError
-from judges.registry import options_from_spec
+from judges.registry import NUMERIC_OPTIONS, options_from_spec
 
 from . import limits
 from .models import JudgeConfig, Rubric
@@ -31,6 +31,7 @@ def create_judge_config(*, name: str, backend: str, model: str, protocol: str = 
             raise JudgeConfigError(str(exc)) from None
     for path, problem in limits.json_problems({"params": params or {}, "options": options or {}}, "judge"):
         raise JudgeConfigError(f"{path} {problem}")
+    check_options(options or {})
     if not name.strip():
         raise JudgeConfigError("a judge configuration needs a name")
     if backend not in BACKENDS:
@@ -39,7 +40,7 @@ def create_judge_config(*, name: str, backend: str, model: str, protocol: str = 
         raise JudgeConfigError(f"unknown protocol {protocol!r}; choose one of {', '.join(JudgeConfig.Protocol.values)}")
     if prompt_style not in ("chat", "completion"):
         raise JudgeConfigError(f"prompt_style must be 'chat' or 'completion', got {prompt_style!r}")
-    found = Rubric.objects.filter(name=rubric).order_by("-version").first()
+    found = Rubric.objects.latest_named(rubric)
     if found is None:
         raise JudgeConfigError(f"no rubric named {rubric!r}")
     config = JudgeConfig(name=name.strip(), backend=backend, model=model, protocol=protocol,
@@ -52,3 +53,16 @@ def create_judge_config(*, name: str, backend: str, model: str, protocol: str = 
     config.version = config.next_version_number()
     config.save()
     return config
+
+
+def check_options(options: dict) -> dict:
+    """The numeric protocol options in their ranges (``judges.registry.NUMERIC_OPTIONS``), checked by
+    ``limits`` so that a 400-digit ``tie_margin`` is refused by name, never an OverflowError. Returns
+    ``options`` unchanged; a None ``max_output_tokens`` means no cut."""
+    for key, bounds in NUMERIC_OPTIONS.items():
+        if options.get(key) is not None:
+            try:
+                limits.check_number(options[key], name=f"options.{key}", **bounds)
+            except ValueError as exc:
+                raise JudgeConfigError(str(exc)) from None
+    return options

@@ -30,7 +30,7 @@ from django.db.models import Case, Count, F, FloatField, QuerySet, Sum, Value, W
 from django.utils import timezone
 
 from . import ratings
-from .limits import BIGINT_MAX, check_text, column_chars
+from .limits import check_text, column_chars
 from .models import (
     Competitor,
     HumanVote,
@@ -77,7 +77,7 @@ class LeaderboardQuery:
             raise LeaderboardError(f"unknown method {self.method!r}; use 'bt' or 'elo'")
         if self.source not in {ALL, JUDGE, HUMAN} and self.source not in (known := available_sources()):
             raise LeaderboardError(f"unknown source {self.source!r}; known sources: {', '.join(known)}")
-        if self.tournament and not _tournament_filter(self.tournament).exists():
+        if self.tournament and not Tournament.objects.named(self.tournament).exists():
             raise LeaderboardError(f"unknown tournament {self.tournament!r}")
         if self.tournament and self.source not in {ALL, JUDGE}:
             raise LeaderboardError("a tournament filter applies to judge results only: use source=judge or all")
@@ -91,7 +91,7 @@ class LeaderboardQuery:
         # Only values that exist get a snapshot: an unknown category is a 400, not a new stored row.
         if self.category and not Prompt.objects.filter(category=self.category).exists():
             raise LeaderboardError(f"unknown category {self.category!r}")
-        if self.judge and not _judge_filter(self.judge).exists():
+        if self.judge and not JudgeConfig.objects.named(self.judge).exists():
             raise LeaderboardError(f"unknown judge configuration {self.judge!r}")
         if self.judge and self.source not in {ALL, JUDGE}:
             raise LeaderboardError("a judge filter applies to judge results only: use source=judge or all")
@@ -401,9 +401,9 @@ def _source_querysets(query: LeaderboardQuery) -> Iterable[tuple[str, QuerySet]]
 def _judgments(query: LeaderboardQuery) -> QuerySet:
     rows = Judgment.objects.all()
     if query.tournament:
-        rows = rows.filter(match__tournament__in=_tournament_filter(query.tournament))
+        rows = rows.filter(match__tournament__in=Tournament.objects.named(query.tournament))
     if query.judge:
-        rows = rows.filter(judge_config__in=_judge_filter(query.judge))
+        rows = rows.filter(judge_config__in=JudgeConfig.objects.named(query.judge))
     if query.category:
         rows = rows.filter(match__prompt__category=query.category)
     return rows.annotate(ca=F("match__competitor_a_id"), cb=F("match__competitor_b_id"), s=F("score_a"))
@@ -419,17 +419,6 @@ def _votes(query: LeaderboardQuery) -> QuerySet:
                  default=Value(ratings.WINNER_SCORES["tie"]), output_field=FloatField())
     return rows.annotate(ca=F("output_a__competitor_id"), cb=F("output_b__competitor_id"), s=score,
                          weight=Value(1.0, output_field=FloatField()))
-
-
-def _tournament_filter(value: str) -> QuerySet:
-    # isdigit() alone accepts "²", which int() refuses; an id past bigint names no row.
-    is_id = value.isascii() and value.isdigit() and int(value) <= BIGINT_MAX
-    return Tournament.objects.filter(pk=int(value)) if is_id else Tournament.objects.filter(name=value)
-
-
-def _judge_filter(value: str) -> QuerySet:
-    is_id = value.isascii() and value.isdigit() and int(value) <= BIGINT_MAX  # as for tournaments
-    return JudgeConfig.objects.filter(pk=int(value)) if is_id else JudgeConfig.objects.filter(name=value)
 
 
 # --- presenting -----------------------------------------------------------------------------------

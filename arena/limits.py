@@ -77,3 +77,58 @@ def check_text(value: str, *, name: str, max_chars: int | None = None) -> str:
     if max_chars is not None and len(value) > max_chars:
         raise ValueError(f"{name} is {len(value)} characters; the longest stored value is {max_chars}")
     return value
+
+
+# --- numbers and ids: range checks for tournament and judge inputs (sec-state) ---------------------
+
+# A JSON number of any size parses to a Python int; float() of one past ~1.8e308 raises OverflowError.
+# Messages quote at most this many characters of a bad value, so a 400-digit number is not echoed.
+_QUOTED_CHARS = 40
+
+
+def quoted(value: Any) -> str:
+    """``repr(value)``, cut short for messages."""
+    text = repr(value)
+    return text if len(text) <= _QUOTED_CHARS else f"{text[:_QUOTED_CHARS]}… ({len(text)} characters)"
+
+
+def as_id(value: Any) -> int | None:
+    """``value`` as a row id, when it is one: an int or a string of ASCII digits, from 1 to BIGINT_MAX.
+    Anything else is None (the caller looks it up as a name): ``str.isdigit()`` is true for "²",
+    which ``int()`` refuses, and a number past bigint names no row."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit()) or len(value) > len(str(BIGINT_MAX)):
+            return None
+        value = int(value)
+    if isinstance(value, int) and 0 < value <= BIGINT_MAX:
+        return value
+    return None
+
+
+def number_problem(value: Any, *, at_least: float | None = None, above: float | None = None,
+                   at_most: float | None = None, below: float | None = None, whole: bool = False) -> str | None:
+    """Why ``value`` is not a number in the range, or None when it is. Comparisons of an int with a
+    float are exact in Python, so a huge int is compared, never converted (no OverflowError)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"must be a number, got {quoted(value)}"
+    if whole and not isinstance(value, int):
+        return f"must be a whole number, got {quoted(value)}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number, got {value}"
+    bounds = [(at_least, ">=", lambda v, b: v >= b), (above, ">", lambda v, b: v > b),
+              (at_most, "<=", lambda v, b: v <= b), (below, "<", lambda v, b: v < b)]
+    if any(bound is not None and not holds(value, bound) for bound, _, holds in bounds):
+        wanted = " and ".join(f"{sign} {bound:g}" for bound, sign, _ in bounds if bound is not None)
+        return f"must be {wanted}, got {quoted(value)}"
+    return None
+
+
+def check_number(value: Any, *, name: str, **bounds) -> int | float:
+    """A number from a request: returned unchanged, or ValueError naming ``name`` (``bounds`` as in
+    ``number_problem``)."""
+    problem = number_problem(value, **bounds)
+    if problem:
+        raise ValueError(f"{name} {problem}")
+    return value

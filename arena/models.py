@@ -14,8 +14,17 @@ from django.utils import timezone
 from judges.base import ConfigurationError
 from judges.prompts import rubric_from_dict
 
+from . import limits
+
 
 class CompetitorQuerySet(models.QuerySet):
+    def answering(self, *, dataset: str = "", category: str = "") -> CompetitorQuerySet:
+        """Models with at least one output on the dataset's (and category's) prompts, by name."""
+        # One filter() call, so that one output meets every condition (not one output each).
+        wanted = {"output_rows__isnull": False, "output_rows__prompt__dataset__name": dataset,
+                  "output_rows__prompt__category": category}
+        return self.filter(**{k: v for k, v in wanted.items() if v != ""}).distinct().order_by("name")
+
     def with_output_counts(self) -> CompetitorQuerySet:
         return self.annotate(outputs=models.Count("output_rows")).values("name", "description", "outputs")
 
@@ -105,6 +114,30 @@ class Output(models.Model):
         return f"{self.competitor_id}:{self.prompt_id}"
 
 
+class NamedQuerySet(models.QuerySet):
+    """Rows people name by name or by id: the one place that tells which one a value is."""
+
+    def named(self, value: str | int) -> NamedQuerySet:
+        """The row with that id when ``value`` is one (``limits.as_id``), else the rows with that name."""
+        pk = limits.as_id(value)
+        return self.filter(pk=pk) if pk is not None else self.filter(name=str(value))
+
+    def by_name_or_id(self, value: str | int):
+        return self.named(value).first()
+
+
+class VersionedQuerySet(NamedQuerySet):
+    """Configurations saved as versions under one name (judge configurations, rubrics)."""
+
+    def latest_named(self, name: str):
+        """The latest version with that name, or None: what a name means wherever one is accepted."""
+        return self.filter(name=name).order_by("-version").first()
+
+    def by_name_or_id(self, value: str | int):
+        """The row with that id, or the latest version with that name; None when there is neither."""
+        return self.named(value).order_by("-version").first()
+
+
 class Rubric(models.Model):
     """Named, versioned judging criteria: ``criteria`` is a list of {name, description, weight}."""
 
@@ -114,6 +147,8 @@ class Rubric(models.Model):
     instructions = models.TextField(blank=True)
     criteria = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = VersionedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "-version"]
@@ -168,6 +203,8 @@ class JudgeConfig(models.Model):
     both_orders = models.BooleanField(default=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = VersionedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "-version"]
@@ -252,6 +289,8 @@ class Tournament(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NamedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -17,45 +17,16 @@ from django.db.models import Max
 from django.utils import timezone
 
 from . import leaderboards, ratings, scheduling
-from .models import Competitor, Dataset, JudgeConfig, Match, Output, Prompt, Tournament
+from .models import Competitor, Match, Output, Prompt, Tournament
 
 
 class TournamentError(ValueError):
     pass
 
 
-def create_tournament(
-    *,
-    name: str,
-    judge_config: JudgeConfig,
-    competitors: Sequence[Competitor],
-    schedule: str = Tournament.Schedule.ANCHOR,
-    anchor: Competitor | None = None,
-    dataset: Dataset | None = None,
-    category: str = "",
-    created_by=None,
-    start: bool = True,
-) -> Tournament:
-    if schedule not in Tournament.Schedule.values:
-        raise TournamentError(f"unknown schedule {schedule!r}; choose one of {', '.join(Tournament.Schedule.values)}")
-    if schedule == Tournament.Schedule.ANCHOR and anchor is None:
-        raise TournamentError("an anchor tournament needs an anchor competitor")
-    if len({c.pk for c in competitors} | ({anchor.pk} if anchor else set())) < 2:
-        raise TournamentError("a tournament needs at least two competitors")
-    with transaction.atomic():
-        tournament = Tournament.objects.create(
-            name=name, judge_config=judge_config, schedule=schedule, anchor=anchor, dataset=dataset,
-            category=category, created_by=created_by,
-        )
-        tournament.competitors.set(list(competitors) + ([anchor] if anchor else []))
-        if start:
-            schedule_round(tournament=tournament)
-    return tournament
-
-
 def schedule_round(*, tournament: Tournament) -> int:
-    """Create the tournament's first matches and mark it running; returns how many were made.
-    The caller enqueues them (``tasks.enqueue_pending``)."""
+    """Create the tournament's first matches; returns how many were made. Only ``lifecycle.start``
+    calls it, which also changes the state; the caller enqueues them (``tasks.enqueue_pending``)."""
     with transaction.atomic():
         if tournament.schedule == Tournament.Schedule.BRACKET:
             if tournament.plan.get("seeding") == "rating" and "seed_order" not in tournament.plan:
@@ -72,7 +43,6 @@ def schedule_round(*, tournament: Tournament) -> int:
             # Never a "running 0/0": say why nothing can be played instead.
             raise TournamentError(f"tournament {tournament.name!r} makes no match: every pair needs outputs of "
                                   "both models on one of its prompts (is the anchor among the models with outputs?)")
-        Tournament.objects.filter(pk=tournament.pk).update(status=Tournament.Status.RUNNING)
     return len(created)
 
 
@@ -304,46 +274,35 @@ def _current_estimates(tournament: Tournament) -> tuple[dict[int, float], dict[i
             {ids[name]: value for name, value in errors.items()})
 
 
-# --- re-running -------------------------------------------------------------------------------------
+# --- re-running: the matches behind lifecycle's verbs, which change the state -------------------------
 
-def retry_failed(*, tournament: Tournament) -> int:
+def reset_failed(*, tournament: Tournament) -> int:
     """Make the tournament's failed matches pending again (the caller enqueues them); judged matches
-    are left alone."""
-    with transaction.atomic():
-        ids = list(tournament.matches.filter(status=Match.Status.FAILED).values_list("pk", flat=True))
-        Match.objects.filter(pk__in=ids).update(status=Match.Status.PENDING, last_error="", enqueued_at=None)
-        Tournament.objects.filter(pk=tournament.pk).update(status=Tournament.Status.RUNNING)
-    return len(ids)
+    are left alone. Returns how many."""
+    return tournament.matches.filter(status=Match.Status.FAILED).update(
+        status=Match.Status.PENDING, last_error="", enqueued_at=None)
 
 
-def rejudge(*, tournament: Tournament, judge_config: JudgeConfig, name: str = "") -> Tournament:
-    """The same matches (same prompts, same stored outputs) judged again under another configuration.
+def cancel_pending(*, tournament: Tournament) -> int:
+    """Cancel the matches nobody has claimed; matches being judged finish. Returns how many."""
+    return tournament.matches.pending().update(status=Match.Status.CANCELLED)
 
-    Nothing is regenerated: the new tournament points at the outputs already stored. The caller
-    enqueues the new tournament's matches.
-    """
-    if judge_config.pk == tournament.judge_config_id:
-        raise TournamentError("that is the tournament's own judge: use retry_failed to re-run failures")
-    with transaction.atomic():
-        copy = Tournament.objects.create(
-            name=name or f"{tournament.name} / {judge_config}", description=tournament.description,
-            judge_config=judge_config, schedule=tournament.schedule, anchor=tournament.anchor,
-            dataset=tournament.dataset, category=tournament.category, status=Tournament.Status.RUNNING,
-            plan={k: v for k, v in tournament.plan.items() if k != "estimate"}, budget=tournament.budget,
-        )
-        copy.competitors.set(tournament.competitors.all())
-        Match.objects.bulk_create([
-            Match(tournament=copy, prompt_id=m.prompt_id, round=m.round, bracket=m.bracket,
-                  competitor_a_id=m.competitor_a_id, competitor_b_id=m.competitor_b_id,
-                  output_a_id=m.output_a_id, output_b_id=m.output_b_id)
-            for m in tournament.matches.all()
-        ])
-    return copy
+
+def copy_matches(*, source: Tournament, target: Tournament) -> int:
+    """The source's matches (same prompts, same stored outputs), pending in ``target``: nothing is
+    regenerated. Returns how many."""
+    made = Match.objects.bulk_create([
+        Match(tournament=target, prompt_id=m.prompt_id, round=m.round, bracket=m.bracket,
+              competitor_a_id=m.competitor_a_id, competitor_b_id=m.competitor_b_id,
+              output_a_id=m.output_a_id, output_b_id=m.output_b_id)
+        for m in source.matches.all()
+    ])
+    return len(made)
 
 
 def add_competitors(*, tournament: Tournament, competitors: Sequence[Competitor]) -> int:
-    """Bring more models into a tournament (finished ones too): only the matches they need are made,
-    and the tournament runs again until they are judged. Returns how many matches were made."""
+    """Bring more models into a laid-out tournament: only the matches they need are made. Returns
+    how many."""
     if tournament.schedule == Tournament.Schedule.BRACKET:
         raise TournamentError("a single-elimination bracket cannot take new models once drawn; "
                               "create a new tournament")
@@ -354,6 +313,4 @@ def add_competitors(*, tournament: Tournament, competitors: Sequence[Competitor]
             made = _create_matches(tournament, _adaptive_pairs(tournament, last + 1), round_number=last + 1)
         else:
             made = _create_matches(tournament, all_prompt_pairs(tournament), round_number=1)
-        if made:
-            Tournament.objects.filter(pk=tournament.pk).update(status=Tournament.Status.RUNNING, finished_at=None)
     return len(made)

@@ -43,6 +43,15 @@ SPEC_KEYS = {
     "max_new_tokens", "tie_margin", "via", "rubric",
 }  # fmt: skip
 DEFAULT_VIA = {"per_criterion": "generate", "pointwise": "logprob"}
+# The numeric options' ranges, as keyword bounds (``at_least``, ``at_most``, ``below``, ``whole``):
+# checked here for the worker, and by the arena (``arena.limits.number_problem``) when a
+# configuration is saved. Token counts fit a 32-bit integer, as every backend's limit does.
+MAX_TOKENS = 2**31 - 1
+NUMERIC_OPTIONS: dict[str, dict[str, Any]] = {
+    "max_output_tokens": {"at_least": 1, "at_most": MAX_TOKENS, "whole": True},
+    "max_new_tokens": {"at_least": 1, "at_most": MAX_TOKENS, "whole": True},
+    "tie_margin": {"at_least": 0.0, "below": 0.5},
+}
 
 # Backend params that change how fast a judgment comes back, never what it says: left out of the
 # fingerprint so retuning a worker does not throw away cached scores.
@@ -100,10 +109,12 @@ def options_from_spec(spec: Mapping[str, Any]) -> JudgeOptions:
             tie_margin=float(spec.get("tie_margin", 0.0)),
             via=via,
         )
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"invalid judge spec value: {exc}") from exc
-    if (options.max_output_tokens is not None and options.max_output_tokens < 1) or options.max_new_tokens < 1:
-        raise ConfigurationError("max_output_tokens and max_new_tokens must be positive")
+    except (TypeError, ValueError, OverflowError) as exc:
+        # OverflowError: float() of an integer past ~1.8e308, such as a 400-digit tie_margin.
+        raise ConfigurationError(f"invalid judge spec value: {str(exc)[:200]}") from exc
+    tokens = [options.max_new_tokens] + ([options.max_output_tokens] if options.max_output_tokens is not None else [])
+    if not all(1 <= count <= MAX_TOKENS for count in tokens):
+        raise ConfigurationError(f"max_output_tokens and max_new_tokens must be 1 to {MAX_TOKENS}")
     if not 0.0 <= options.tie_margin < 0.5:
         raise ConfigurationError(f"tie_margin must be in [0, 0.5), got {options.tie_margin}")
     return options

@@ -8,9 +8,10 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import field_validator, model_validator
 
 from .. import lifecycle, limits, progress, tasks
-from ..judge_configs import JudgeConfigError, create_judge_config
+from ..judge_configs import JudgeConfigError, check_options, create_judge_config
 from ..models import Competitor, JudgeConfig, Match, Tournament
 from ..tournaments import TournamentError
 from .auth import BearerToken
@@ -25,9 +26,19 @@ class PromptsIn(Schema):
 
 
 class BudgetIn(Schema):
+    """Caps; any other key (a misspelt "call") is a 422 naming it, never silently dropped."""
+
     calls: int | None = Field(None, gt=0)
     tokens: int | None = Field(None, gt=0)
     usd: float | None = Field(None, gt=0)
+
+    model_config = {"extra": "forbid"}
+
+    @model_validator(mode="before")
+    @classmethod
+    def known_caps_in_range(cls, value):
+        # The domain's one definition of a budget (caps and ranges): a 422 here, as for any schema error.
+        return lifecycle.parse_budget(value) if isinstance(value, dict) else value
 
 
 class TournamentIn(Schema):
@@ -106,6 +117,7 @@ ERRORS = {400: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 
 
 def _refuse(exc: TournamentError):
+    """A refusal of the front door: 409 when it clashes with the tournament's state or a taken name."""
     raise HttpError(409 if isinstance(exc, lifecycle.Conflict) else 400, str(exc)) from None
 
 
@@ -158,24 +170,22 @@ class ResumeIn(Schema):
     budget: BudgetIn | None = None
 
 
-ACTIONS = {"start": lifecycle.start, "pause": lifecycle.pause, "cancel": lifecycle.cancel,
-           "retry-failed": lifecycle.retry_failed}
+ACTIONS = {"start": lifecycle.start, "pause": lifecycle.pause, "resume": lifecycle.resume,
+           "cancel": lifecycle.cancel, "retry-failed": lifecycle.retry_failed}
 
 
 @router.post("/tournaments/{tournament_id}/{action}", auth=BearerToken(), response={200: TournamentOut, **ERRORS},
              summary="Start, pause, resume, cancel or retry failed matches",
              description="action: start | pause | resume | cancel | retry-failed. resume takes an optional "
-             '{"budget": {...}} to raise a spent cap.')
+             '{"budget": {...}} to raise a spent cap. An action the tournament\'s state does not allow is a 409 '
+             "naming the state (see the README's state table); nothing changes.")
 def act(request: HttpRequest, tournament_id: int, action: str, body: ResumeIn | None = None):
     tournament = get_object_or_404(Tournament, pk=tournament_id)
+    if action not in ACTIONS:
+        raise HttpError(404, f"unknown action {limits.quoted(action)}; use {', '.join(ACTIONS)}")
+    budget = {"budget": body.budget.dict(exclude_none=True)} if action == "resume" and body and body.budget else {}
     try:
-        if action == "resume":
-            budget = body.budget.dict(exclude_none=True) if body and body.budget else None
-            lifecycle.resume(tournament=tournament, budget=budget)
-        elif action in ACTIONS:
-            ACTIONS[action](tournament=tournament)
-        else:
-            raise HttpError(404, f"unknown action {action!r}; use start, pause, resume, cancel or retry-failed")
+        ACTIONS[action](tournament=tournament, **budget)
     except TournamentError as exc:
         _refuse(exc)
     tasks.enqueue_pending(tournament=tournament)
@@ -232,6 +242,12 @@ class JudgeIn(Schema):
     options: dict = {}
     rubric: str = "general"
     both_orders: bool = True
+
+    @field_validator("options")
+    @classmethod
+    def numeric_options_in_range(cls, value: dict) -> dict:
+        # A 422 naming the option, as for any schema error (the command gets the same check).
+        return check_options(value)
 
     model_config = {"json_schema_extra": {"examples": [{
         "name": "vllm-qwen", "backend": "openai", "model": "Qwen/Qwen2.5-72B-Instruct",

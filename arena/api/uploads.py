@@ -39,7 +39,8 @@ UPLOAD_RESPONSES = {201: ImportResultOut, 400: UploadErrorOut, 409: UploadErrorO
 
 def _upload(request: HttpRequest, importer, replace: bool):
     declared = request.headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > settings.ARENA_MAX_UPLOAD_BYTES:
+    # isascii(): isdigit() alone is true for "²", which int() refuses.
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > settings.ARENA_MAX_UPLOAD_BYTES:
         raise UploadError(413, f"request body is {declared} bytes; the limit is "
                                f"{settings.ARENA_MAX_UPLOAD_BYTES} (ARENA_MAX_UPLOAD_BYTES)")
     content_type = request.content_type.lower()

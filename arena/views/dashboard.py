@@ -12,7 +12,7 @@ def home(request):
         "tournaments": _tournament_progress(),
         "competitor_count": Competitor.objects.count(),
         "prompt_count": Prompt.objects.count(),
-        "default_judge": JudgeConfig.objects.filter(name="default").order_by("-version").first(),
+        "default_judge": JudgeConfig.objects.latest_named("default"),
         "evaluations": _latest_evaluations(),
         **_leaderboard_context(),
         "source_boards": _source_boards(),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django import forms
-from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
@@ -99,22 +98,32 @@ def _estimate_context(form: TournamentForm) -> dict:
 
 
 def _default_judge() -> str:
-    judge = JudgeConfig.objects.filter(name="default").order_by("-version").first()
+    judge = JudgeConfig.objects.latest_named("default")
     return str(judge.pk) if judge else ""
 
 
-def tournament_detail(request, tournament_id: int):
+def tournament_detail(request, tournament_id: int, *, refusal: str = "", status: int = 200):
     tournament = get_object_or_404(Tournament.objects.select_related("judge_config", "anchor"), pk=tournament_id)
-    context = {"t": tournament, "summary": progress.tournament_summary(tournament),
+    summary = progress.tournament_summary(tournament)
+    context = {"t": tournament, "summary": summary,
                "failures": tournament.matches.filter(status=Match.Status.FAILED)
                                               .select_related("competitor_a", "competitor_b", "prompt")[:50],
+               "controls": _controls(tournament.status, failed=summary["progress"]["failed"]), "refusal": refusal,
                **_leaderboard(tournament)}
     if request.htmx:
-        return render(request, "tournaments/detail.html#live", context)
+        return render(request, "tournaments/detail.html#live", context, status=status)
     context["brackets"] = _brackets(tournament) if tournament.schedule == Tournament.Schedule.BRACKET else None
     context["recent"] = progress.matches(tournament=tournament.pk).filter(status=Match.Status.DONE) \
         .order_by("-pk")[:20]
-    return render(request, "tournaments/detail.html", context)
+    return render(request, "tournaments/detail.html", context, status=status)
+
+
+def _controls(state: str, *, failed: int) -> list[dict]:
+    """The buttons for what the state table allows now (retry only when something failed)."""
+    labels = {"start": "Start", "pause": "Pause", "resume": "Resume", "cancel": "Cancel",
+              "retry-failed": "Retry failed"}
+    allowed = [a for a in lifecycle.allowed_actions(state) if a in labels and (failed or a != "retry-failed")]
+    return [{"action": str(a), "label": labels[a], "secondary": a == "cancel"} for a in allowed]
 
 
 def _leaderboard(tournament: Tournament) -> dict:
@@ -145,16 +154,17 @@ ACTIONS = {"pause": lifecycle.pause, "resume": lifecycle.resume, "cancel": lifec
 @staff_member_required
 @require_POST
 def tournament_action(request, tournament_id: int, action: str):
+    """The front door's verb, then back to the tournament; a refusal is the page itself with the
+    reason and the status the API gives (404 unknown action, 409 state, 400 otherwise)."""
     tournament = get_object_or_404(Tournament, pk=tournament_id)
     if action not in ACTIONS:
-        messages.error(request, f"unknown action {action!r}")
-        return redirect("tournament", tournament_id=tournament.pk)
+        return tournament_detail(request, tournament.pk, refusal=f"unknown action {action!r}", status=404)
     try:
         ACTIONS[action](tournament=tournament)
     except TournamentError as exc:
-        messages.error(request, str(exc))
-    else:
-        tasks.enqueue_pending(tournament=tournament)
+        status = 409 if isinstance(exc, lifecycle.Conflict) else 400
+        return tournament_detail(request, tournament.pk, refusal=str(exc), status=status)
+    tasks.enqueue_pending(tournament=tournament)
     return redirect("tournament", tournament_id=tournament.pk)
 
 

@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from arena import leaderboards
+from arena.lifecycle import create_tournament
 from arena.models import LeaderboardSnapshot
-from arena.tournaments import create_tournament
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from arena import ingest
-from arena.tournaments import create_tournament
+from arena.lifecycle import create_tournament
 from tests import factories
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -10,8 +10,8 @@ import json
 import pytest
 
 from arena import ingest, judging, leaderboards
+from arena.lifecycle import create_tournament
 from arena.models import HumanVote, Output
-from arena.tournaments import create_tournament
 from tests import factories
 from tests.browser.support import ARTIFACTS, needs_chromium
 

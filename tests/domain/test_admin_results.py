@@ -3,8 +3,8 @@
 import pytest
 
 from arena import judging
+from arena.lifecycle import create_tournament
 from arena.models import HumanVote, Judgment, Match, Output
-from arena.tournaments import create_tournament
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from arena.tournaments import create_tournament
+from arena.lifecycle import create_tournament
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -2,8 +2,8 @@
 
 import pytest
 
+from arena.lifecycle import create_tournament
 from arena.models import JudgeCacheEntry, JudgeConfig, Judgment
-from arena.tournaments import create_tournament
 from tests import factories
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]

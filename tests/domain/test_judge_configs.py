@@ -3,8 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from arena.lifecycle import create_tournament
 from arena.models import JudgeConfig
-from arena.tournaments import create_tournament
 from tests import factories
 
 pytestmark = pytest.mark.django_db

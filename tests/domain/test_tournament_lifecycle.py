@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from arena import estimates, ingest, lifecycle, scheduling, tournaments
+from arena import estimates, ingest, lifecycle, scheduling
 from arena.models import Match, Tournament
 from arena.tournaments import TournamentError
 from tests import factories
@@ -41,13 +41,13 @@ def test_rating_seeding_draws_the_first_bracket_from_the_current_leaderboard():
 
 def test_adding_a_model_to_a_finished_tournament_schedules_only_its_matches():
     competitors = factories.prompts_with_outputs(MODELS, prompts=2)
-    tournament = tournaments.create_tournament(name="rr", judge_config=factories.fake_judge(),
-                                               competitors=competitors[:3], schedule="round_robin")
+    tournament = lifecycle.create_tournament(name="rr", judge_config=factories.fake_judge(),
+                                             competitors=competitors[:3], schedule="round_robin")
     factories.judge_all(tournament)
     tournament.refresh_from_db()
     assert tournament.status == "finished" and tournament.matches.count() == 6
-    made = tournaments.add_competitors(tournament=tournament, competitors=[competitors[3]])
-    assert made == 2 * 3
+    made = lifecycle.add_models(tournament=tournament, models=[competitors[3].name])
+    assert made == 2 * 3 and tournament.status == "running"
     new = tournament.matches.pending()
     assert all(competitors[3].pk in (m.competitor_a_id, m.competitor_b_id) for m in new)
     factories.judge_all(tournament)
@@ -57,10 +57,11 @@ def test_adding_a_model_to_a_finished_tournament_schedules_only_its_matches():
 
 def test_a_bracket_takes_no_new_models():
     competitors = factories.prompts_with_outputs(MODELS, prompts=1)
-    tournament = tournaments.create_tournament(name="b", judge_config=factories.fake_judge(),
-                                               competitors=competitors[:3], schedule="bracket")
+    tournament = lifecycle.create_tournament(name="b", judge_config=factories.fake_judge(),
+                                             competitors=competitors[:3], schedule="bracket")
     with pytest.raises(TournamentError, match="cannot take new models"):
-        tournaments.add_competitors(tournament=tournament, competitors=[competitors[3]])
+        lifecycle.add_models(tournament=tournament, models=[competitors[3].name])
+    assert tournament.competitors.count() == 3
 
 
 def test_the_suggested_anchor_is_the_model_nearest_the_median_and_fills_in_a_missing_anchor():
@@ -87,14 +88,14 @@ def test_the_anchor_plays_even_when_not_ticked_and_a_tournament_without_matches_
     competitors = factories.prompts_with_outputs(MODELS, prompts=2)
     judge = factories.fake_judge()
     anchor = competitors[0]
-    tournament = tournaments.create_tournament(name="a", judge_config=judge, competitors=competitors[1:],
-                                               schedule="anchor", anchor=anchor, start=False)
+    tournament = lifecycle.create_tournament(name="a", judge_config=judge, competitors=competitors[1:],
+                                             schedule="anchor", anchor=anchor, start=False)
     tournament.competitors.remove(anchor)  # as the admin form can leave it
-    assert tournaments.schedule_round(tournament=tournament) == 3 * 2
-    empty = tournaments.create_tournament(name="empty", judge_config=judge, competitors=competitors[:2],
-                                          schedule="round_robin", start=False)
+    assert lifecycle.start(tournament=tournament) == 3 * 2
+    empty = lifecycle.create_tournament(name="empty", judge_config=judge, competitors=competitors[:2],
+                                        schedule="round_robin", start=False)
     empty.plan = {"prompt_ids": ["no-such-prompt"]}
     empty.save()
     with pytest.raises(TournamentError, match="makes no match"):
-        tournaments.schedule_round(tournament=empty)
+        lifecycle.start(tournament=empty)
     assert Tournament.objects.get(pk=empty.pk).status == "draft"

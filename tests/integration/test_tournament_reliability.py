@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from arena import lifecycle, tasks
+from arena.lifecycle import create_tournament
 from arena.models import Judgment, Tournament
-from arena.tournaments import create_tournament
 from tests import factories
 from tests.integration.test_worker import Worker, judged_once_each, wait_for
 

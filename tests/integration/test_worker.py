@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db import connection
 
 from arena import tasks
+from arena.lifecycle import create_tournament
 from arena.models import Judgment, Match, Tournament
-from arena.tournaments import create_tournament
 from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -30,9 +30,7 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps({"judge": str(config), **metrics}, indent=2))
 
     def _config(self, value: str) -> JudgeConfig:
-        configs = JudgeConfig.objects.select_related("rubric")
-        found = configs.filter(pk=int(value)).first() if value.isdigit() else \
-            configs.filter(name=value).order_by("-version").first()
+        found = JudgeConfig.objects.select_related("rubric").by_name_or_id(value)
         if found is None:
             raise CommandError(f"no judge configuration named {value!r}")
         return found

@@ -1,8 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from arena.models import JudgeConfig, Tournament
+from arena import lifecycle
+from arena.models import Tournament
 from arena.tasks import enqueue_pending
-from arena.tournaments import TournamentError, rejudge, retry_failed
+from arena.tournaments import TournamentError
 
 
 class Command(BaseCommand):
@@ -16,23 +17,17 @@ class Command(BaseCommand):
         group.add_argument("--judge", help="judge configuration name (latest version) or id")
 
     def handle(self, *args, tournament: str, failed: bool, judge: str | None, **options):
-        found = _get(Tournament.objects, tournament, "tournament")
-        if failed:
-            count = retry_failed(tournament=found)
-            enqueue_pending(tournament=found)
-            self.stdout.write(f"{count} failed match(es) queued again")
-            return
-        config = _get(JudgeConfig.objects.order_by("-version"), judge, "judge configuration")
+        found = Tournament.objects.by_name_or_id(tournament)
+        if found is None:
+            raise CommandError(f"no tournament named {tournament!r}")
         try:
-            copy = rejudge(tournament=found, judge_config=config)
+            if failed:
+                count = lifecycle.retry_failed(tournament=found)
+            else:
+                found = lifecycle.rejudge(tournament=found, judge=judge)
+                count = found.matches.count()
         except TournamentError as exc:
             raise CommandError(str(exc)) from None
-        enqueue_pending(tournament=copy)
-        self.stdout.write(f"tournament {copy.name!r}: {copy.matches.count()} match(es) queued")
-
-
-def _get(queryset, value: str, what: str):
-    found = queryset.filter(pk=int(value)).first() if value.isdigit() else queryset.filter(name=value).first()
-    if found is None:
-        raise CommandError(f"no {what} named {value!r}")
-    return found
+        enqueue_pending(tournament=found)
+        self.stdout.write(f"{count} failed match(es) queued again" if failed
+                          else f"tournament {found.name!r}: {count} match(es) queued")
