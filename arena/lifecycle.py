@@ -468,7 +468,8 @@ def _check_outputs(competitors: list[Competitor], prompt_ids: list[int]) -> None
 
 def _brackets(value: int, schedule: str) -> int:
     if not isinstance(value, int) or not 1 <= value <= MAX_BRACKETS_PER_PROMPT:
-        raise TournamentError(f"brackets_per_prompt must be 1 to {MAX_BRACKETS_PER_PROMPT}, got {value!r}")
+        raise TournamentError(f"brackets_per_prompt must be 1 to {MAX_BRACKETS_PER_PROMPT}, "
+                              f"got {limits.quoted(value)}")
     if value > 1 and schedule != Tournament.Schedule.BRACKET:
         raise TournamentError("brackets_per_prompt is for the single_elimination schedule")
     return value

@@ -48,10 +48,11 @@ class TournamentIn(Schema):
     prompts: PromptsIn = PromptsIn()
     judge: str | int = Field(description="judge configuration name (its latest version) or id")
     anchor: str = Field("", description="anchor schedule only; default: the suggested (median) model")
-    brackets_per_prompt: int = Field(1, description="single_elimination: independent brackets per prompt")
+    brackets_per_prompt: int = Field(1, ge=1, le=lifecycle.MAX_BRACKETS_PER_PROMPT,
+                                     description="single_elimination: independent brackets per prompt")
     seeding: str = Field("random", description="single_elimination: 'random' or 'rating' (strong vs weak first)")
     budget: BudgetIn = BudgetIn()
-    seed: int | None = None
+    seed: int | None = Field(None, ge=0, le=limits.BIGINT_MAX)
     start: bool = Field(True, description="false: only estimate, and keep the tournament as a draft")
 
     model_config = {"json_schema_extra": {"examples": [{

@@ -92,6 +92,16 @@ def test_a_budget_out_of_range_is_a_422_and_creates_nothing(api, arena, budget):
     assert not Tournament.objects.exists()
 
 
+@pytest.mark.parametrize("change", [{"brackets_per_prompt": 10**400, "schedule": "single_elimination"},
+                                    {"brackets_per_prompt": 0}, {"seed": 10**400}, {"seed": -1}])
+def test_a_numeric_tournament_option_out_of_range_is_a_422_naming_it(api, arena, change):
+    response = post(api, "tournaments", {"name": "cup", "schedule": "round_robin", "models": ["small", "large"],
+                                         "judge": "fake", **change})
+    assert response.status_code == 422, response.content
+    assert next(iter(change)) in json.dumps(response.json()) and len(response.content) < 2000
+    assert not Tournament.objects.exists()
+
+
 @pytest.mark.parametrize("judge", ["²", "١٢", 10**30, "9" * 400, "0"])
 def test_a_judge_that_is_neither_a_name_nor_an_id_is_a_4xx_naming_it(api, arena, judge):
     response = post(api, "tournaments", {"name": "cup", "schedule": "round_robin", "models": ["small", "large"],

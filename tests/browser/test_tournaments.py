@@ -4,7 +4,7 @@ decided a match. Screenshots (desktop and 390 px wide) go to $ARENA_ARTIFACTS (d
 
 import pytest
 
-from arena import leaderboards
+from arena import leaderboards, lifecycle
 from arena.models import JudgeConfig, Tournament
 from tests import factories
 from tests.browser.support import needs_chromium, screenshots
@@ -70,3 +70,30 @@ def test_staff_creates_watches_and_inspects_a_tournament_in_the_browser(live_ser
     page.goto(f"{live_server.url}/tournaments/")
     assert "browser cup" in page.locator("table.tournaments").inner_text()
     screenshots(page, "tournament-list")
+
+
+def test_a_stale_control_shows_why_it_was_refused_and_the_buttons_the_state_allows(live_server, browser,
+                                                                                  django_user_model):
+    factories.prompts_with_outputs({"terse": 4, "chatty": 40}, prompts=2, dataset="demo")
+    factories.fake_judge()
+    tournament, _ = lifecycle.open_tournament(name="stale cup", schedule="round_robin", models=["terse", "chatty"],
+                                              judge="fake")
+    django_user_model.objects.create_user(username="ada", password="pw-for-tests", is_staff=True)
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/admin/login/?next=/tournaments/{tournament.pk}/")
+    page.get_by_label("Username").fill("ada")
+    page.get_by_label("Password").fill("pw-for-tests")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"**/tournaments/{tournament.pk}/")
+
+    lifecycle.pause(tournament=tournament)  # from another tab: this page still offers Pause
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Pause").click()
+    assert answer.value.status == 409
+    assert "is paused already: pause is only for running tournaments" in page.get_by_role("alert").inner_text()
+    assert page.get_by_role("button", name="Resume").is_visible()
+    assert page.get_by_role("button", name="Pause").count() == 0
+    screenshots(page, "tournament-refused")
+    page.get_by_role("button", name="Resume").click()
+    page.wait_for_function("document.querySelector('#live').innerText.includes('running')")
+    assert Tournament.objects.get(pk=tournament.pk).status == "running"
