@@ -67,3 +67,22 @@ def test_the_cycle_finder_finds_a_circle_through_a_function_level_import(tmp_pat
     source = tmp_path / "m.py"
     source.write_text("def f():\n    from .tasks import x\n")
     assert imported(source, "arena.m", {"arena.m": source, "arena.tasks": source}) == {"arena.tasks"}
+
+
+# The match mechanics behind the tournament verbs: only the front door (``arena.lifecycle``) may call
+# them, so that no entry point changes a tournament without the state table's check.
+VERB_MECHANICS = {"schedule_round", "reset_failed", "cancel_pending", "copy_matches", "add_competitors"}
+
+
+def called_names(path: Path) -> set[str]:
+    calls = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            func = node.func
+            calls.add(func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", ""))
+    return calls
+
+
+def test_only_the_front_door_calls_the_mechanics_of_tournament_verbs():
+    callers = {name for name, path in known_modules().items() if called_names(path) & VERB_MECHANICS}
+    assert callers == {"arena.lifecycle"}
