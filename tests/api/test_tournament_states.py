@@ -196,3 +196,9 @@ def test_sixteen_parallel_starts_give_exactly_one_200(token, arena):
         thread.join(timeout=120)
     assert sorted(statuses) == [200] + [409] * 15, statuses
     assert Tournament.objects.get(pk=tournament.pk).matches.count() == 2
+
+
+def test_a_superscript_content_length_is_no_server_error(api, arena):
+    # str.isdigit() is true for "²", which int() refuses.
+    response = api.post_raw("prompts", json.dumps([{"id": "p", "prompt": "q"}]), CONTENT_LENGTH="²")
+    assert response.status_code < 500, response.content

@@ -48,6 +48,9 @@ def test_backends_are_named_by_dotted_paths_and_imported_only_when_used():
         (fake_spec("logprob", params={"preferance": "longer"}), "preferance"),
         (fake_spec("logprob", tie_margin=0.7), "tie_margin"),
         (fake_spec("logprob", max_output_tokens="lots"), "lots"),
+        # float() of a 400-digit integer raises OverflowError, which a worker must see as a bad spec.
+        (fake_spec("logprob", tie_margin=10**400), "invalid judge spec value"),
+        (fake_spec("logprob", max_new_tokens=10**400), "max_new_tokens must be 1 to"),
     ],
 )
 def test_a_bad_spec_is_a_permanent_configuration_error_naming_the_culprit(spec, named):
