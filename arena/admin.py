@@ -1,9 +1,12 @@
 """Every model in the admin, with the filters and searches people reach for."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from . import models as m
+from .judge_configs import JudgeConfigError, check_spec
+from .scopes import SCOPES
 from .tasks import enqueue_pending
 from .tournaments import TournamentError, retry_failed, schedule_round
 
@@ -57,8 +60,27 @@ class RubricAdmin(admin.ModelAdmin):
     search_fields = ["name", "description"]
 
 
+class JudgeConfigForm(forms.ModelForm):
+    """The admin's configurations pass the same checks as the API's and the command's: a spec that
+    would fail in a worker, or reach for a variable or host the operator does not allow, is refused."""
+
+    class Meta:
+        model = m.JudgeConfig
+        fields = "__all__"
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        if self.errors:
+            return
+        try:
+            check_spec(self.instance)
+        except JudgeConfigError as exc:
+            self.add_error("params", str(exc))
+
+
 @admin.register(m.JudgeConfig)
 class JudgeConfigAdmin(admin.ModelAdmin):
+    form = JudgeConfigForm
     list_display = ["name", "version", "backend", "model", "protocol", "prompt_style", "both_orders"]
     list_filter = ["backend", "protocol", "prompt_style", "both_orders"]
     search_fields = ["name", "model", "notes"]
@@ -116,6 +138,10 @@ class MatchAdmin(ResultAdmin):
     search_fields = ["prompt__external_id", "competitor_a__name", "competitor_b__name"]
     list_select_related = ["tournament", "prompt", "competitor_a", "competitor_b"]
     raw_id_fields = ["prompt", "output_a", "output_b"]
+    # error_detail is the judge's full message (it can quote a remote endpoint's answer): staff only,
+    # here; last_error is the public summary the API and pages show.
+    fields = ["tournament", "prompt", "competitor_a", "competitor_b", "output_a", "output_b", "round", "bracket",
+              "status", "attempts", "last_error", "error_detail", "claimed_at", "enqueued_at"]
 
 
 @admin.register(m.Judgment)
@@ -157,16 +183,38 @@ class LeaderboardSnapshotAdmin(admin.ModelAdmin):
     search_fields = ["key"]
 
 
+class ApiTokenForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=[(scope, f"{scope}: {meaning}") for scope, meaning in SCOPES.items()],
+        widget=forms.CheckboxSelectMultiple, initial=["read", "upload"],
+        help_text="What the token may do; see the README's table of actions and scopes.")
+
+    class Meta:
+        model = m.ApiToken
+        fields = ["user", "name", "scopes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["scopes"] = self.instance.scope_list
+
+    def clean_scopes(self) -> str:
+        chosen = self.cleaned_data["scopes"]
+        return ",".join(scope for scope in SCOPES if scope in chosen)
+
+
 @admin.register(m.ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "user", "name", "created_at", "last_used_at"]
+    form = ApiTokenForm
+    list_display = ["prefix", "user", "name", "scopes", "created_at", "last_used_at"]
+    list_filter = ["scopes"]
     search_fields = ["user__username", "name", "prefix"]
     readonly_fields = ["prefix", "created_at", "last_used_at"]
-    fields = ["user", "name", "prefix", "created_at", "last_used_at"]
+    fields = ["user", "name", "scopes", "prefix", "created_at", "last_used_at"]
 
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        row, token = m.ApiToken.issue(user=obj.user, name=obj.name)
+        row, token = m.ApiToken.issue(user=obj.user, name=obj.name, scopes=obj.scope_list)
         obj.pk = row.pk
         messages.warning(request, f"New API token (shown only once): {token}")

@@ -311,7 +311,8 @@ def retry_failed(*, tournament: Tournament) -> int:
     are left alone."""
     with transaction.atomic():
         ids = list(tournament.matches.filter(status=Match.Status.FAILED).values_list("pk", flat=True))
-        Match.objects.filter(pk__in=ids).update(status=Match.Status.PENDING, last_error="", enqueued_at=None)
+        Match.objects.filter(pk__in=ids).update(status=Match.Status.PENDING, last_error="", error_detail="",
+                                                enqueued_at=None)
         Tournament.objects.filter(pk=tournament.pk).update(status=Tournament.Status.RUNNING)
     return len(ids)
 
