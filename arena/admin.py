@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 
 from . import models as m
 from .judge_configs import JudgeConfigError, check_spec
-from .scopes import SCOPES
+from .scopes import RUN, SCOPES, user_may
 from .tasks import enqueue_pending
 from .tournaments import TournamentError, retry_failed, schedule_round
 
@@ -110,7 +110,11 @@ class TournamentAdmin(admin.ModelAdmin):
     filter_horizontal = ["competitors"]
     actions = ["schedule_matches", "retry_failed_matches"]
 
-    @admin.action(description="Schedule matches and queue them for judging")
+    def has_run_permission(self, request) -> bool:
+        # The admin's tournament actions are the pages' and the API's "run" actions: same permission.
+        return user_may(request.user, RUN)
+
+    @admin.action(description="Schedule matches and queue them for judging", permissions=["run"])
     def schedule_matches(self, request, queryset):
         made = 0
         for tournament in queryset:
@@ -122,7 +126,7 @@ class TournamentAdmin(admin.ModelAdmin):
             enqueue_pending(tournament=tournament)
         messages.success(request, f"{made} match(es) queued.")
 
-    @admin.action(description="Re-run failed matches")
+    @admin.action(description="Re-run failed matches", permissions=["run"])
     def retry_failed_matches(self, request, queryset):
         made = 0
         for tournament in queryset:
