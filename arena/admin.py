@@ -6,7 +6,9 @@ from django.core.exceptions import ValidationError
 
 from . import lifecycle
 from . import models as m
+from .judge_configs import JudgeConfigError, check_spec
 from .lifecycle import parse_budget
+from .scopes import RUN, SCOPES, user_may
 from .tasks import enqueue_pending
 from .tournaments import TournamentError
 
@@ -60,8 +62,27 @@ class RubricAdmin(admin.ModelAdmin):
     search_fields = ["name", "description"]
 
 
+class JudgeConfigForm(forms.ModelForm):
+    """The admin's configurations pass the same checks as the API's and the command's: a spec that
+    would fail in a worker, or reach for a variable or host the operator does not allow, is refused."""
+
+    class Meta:
+        model = m.JudgeConfig
+        fields = "__all__"
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        if self.errors:
+            return
+        try:
+            check_spec(self.instance)
+        except JudgeConfigError as exc:
+            self.add_error("params", str(exc))
+
+
 @admin.register(m.JudgeConfig)
 class JudgeConfigAdmin(admin.ModelAdmin):
+    form = JudgeConfigForm
     list_display = ["name", "version", "backend", "model", "protocol", "prompt_style", "both_orders"]
     list_filter = ["backend", "protocol", "prompt_style", "both_orders"]
     search_fields = ["name", "model", "notes"]
@@ -104,6 +125,10 @@ class TournamentAdmin(admin.ModelAdmin):
     actions = ["schedule_matches", "pause_tournaments", "resume_tournaments", "cancel_tournaments",
                "retry_failed_matches"]
 
+    def has_run_permission(self, request) -> bool:
+        # The admin's tournament actions are the pages' and the API's "run" actions: same permission.
+        return user_may(request.user, RUN)
+
     def get_readonly_fields(self, request, obj=None) -> list[str]:
         fixed = ["status", "plan", "finished_at"]
         if obj is not None and obj.status != m.Tournament.Status.DRAFT:
@@ -124,23 +149,23 @@ class TournamentAdmin(admin.ModelAdmin):
         if acted:
             messages.success(request, f"{acted} tournament(s) {done}.")
 
-    @admin.action(description="Start (schedule matches and queue them for judging)")
+    @admin.action(description="Start (schedule matches and queue them for judging)", permissions=["run"])
     def schedule_matches(self, request, queryset):
         self._act(request, queryset, lifecycle.start, "started")
 
-    @admin.action(description="Pause")
+    @admin.action(description="Pause", permissions=["run"])
     def pause_tournaments(self, request, queryset):
         self._act(request, queryset, lifecycle.pause, "paused")
 
-    @admin.action(description="Resume")
+    @admin.action(description="Resume", permissions=["run"])
     def resume_tournaments(self, request, queryset):
         self._act(request, queryset, lifecycle.resume, "resumed")
 
-    @admin.action(description="Cancel")
+    @admin.action(description="Cancel", permissions=["run"])
     def cancel_tournaments(self, request, queryset):
         self._act(request, queryset, lifecycle.cancel, "cancelled")
 
-    @admin.action(description="Re-run failed matches")
+    @admin.action(description="Re-run failed matches", permissions=["run"])
     def retry_failed_matches(self, request, queryset):
         self._act(request, queryset, lifecycle.retry_failed, "with failed matches queued again")
 
@@ -152,6 +177,10 @@ class MatchAdmin(ResultAdmin):
     search_fields = ["prompt__external_id", "competitor_a__name", "competitor_b__name"]
     list_select_related = ["tournament", "prompt", "competitor_a", "competitor_b"]
     raw_id_fields = ["prompt", "output_a", "output_b"]
+    # error_detail is the judge's full message (it can quote a remote endpoint's answer): staff only,
+    # here; last_error is the public summary the API and pages show.
+    fields = ["tournament", "prompt", "competitor_a", "competitor_b", "output_a", "output_b", "round", "bracket",
+              "status", "attempts", "last_error", "error_detail", "claimed_at", "enqueued_at"]
 
 
 @admin.register(m.Judgment)
@@ -193,16 +222,38 @@ class LeaderboardSnapshotAdmin(admin.ModelAdmin):
     search_fields = ["key"]
 
 
+class ApiTokenForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=[(scope, f"{scope}: {meaning}") for scope, meaning in SCOPES.items()],
+        widget=forms.CheckboxSelectMultiple, initial=["read", "upload"],
+        help_text="What the token may do; see the README's table of actions and scopes.")
+
+    class Meta:
+        model = m.ApiToken
+        fields = ["user", "name", "scopes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["scopes"] = self.instance.scope_list
+
+    def clean_scopes(self) -> str:
+        chosen = self.cleaned_data["scopes"]
+        return ",".join(scope for scope in SCOPES if scope in chosen)
+
+
 @admin.register(m.ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "user", "name", "created_at", "last_used_at"]
+    form = ApiTokenForm
+    list_display = ["prefix", "user", "name", "scopes", "created_at", "last_used_at"]
+    list_filter = ["scopes"]
     search_fields = ["user__username", "name", "prefix"]
     readonly_fields = ["prefix", "created_at", "last_used_at"]
-    fields = ["user", "name", "prefix", "created_at", "last_used_at"]
+    fields = ["user", "name", "scopes", "prefix", "created_at", "last_used_at"]
 
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        row, token = m.ApiToken.issue(user=obj.user, name=obj.name)
+        row, token = m.ApiToken.issue(user=obj.user, name=obj.name, scopes=obj.scope_list)
         obj.pk = row.pk
         messages.warning(request, f"New API token (shown only once): {token}")

@@ -1,25 +1,70 @@
-"""Adding judge configurations, one way for every entry point (command, API)."""
+"""Adding judge configurations, one way for every entry point (command, API, admin), and what of
+one anyone may read.
+
+A configuration can make a worker send requests, with a key from the worker's environment, to a URL
+it names. So its backend params are checked when it is saved, against the backend's own settings
+(``judges.registry.check_params``: names, types, ranges) and against what the operator allows
+(``secret_policy``: which variables a key may come from, which hosts may be called); the worker
+checks the same policy again when it builds the backend.
+"""
 
 from __future__ import annotations
 
+import json
+
+from django.conf import settings
+
 from judges.base import ConfigurationError
-from judges.registry import NUMERIC_OPTIONS, options_from_spec
+from judges.policy import SecretPolicy
+from judges.registry import NUMERIC_OPTIONS, check_params, options_from_spec, public_params
 
 from . import limits
 from .models import JudgeConfig, Rubric
 
 BACKENDS = ("openai", "transformers", "fake")
+# Params and options are a few settings each; a bound keeps a stored spec (and every worker's
+# cache key, which is the whole spec) small.
+MAX_SPEC_JSON_BYTES = 16 * 1024
 
 
 class JudgeConfigError(ValueError):
     pass
 
 
+def secret_policy() -> SecretPolicy:
+    """What judge backends may read and call, as the operator set it (``ARENA_JUDGE_KEY_ENVS``,
+    ``ARENA_JUDGE_ALLOWED_HOSTS``)."""
+    return SecretPolicy(key_envs=frozenset(settings.ARENA_JUDGE_KEY_ENVS),
+                        hosts=frozenset(h.lower() for h in settings.ARENA_JUDGE_ALLOWED_HOSTS))
+
+
+def check_spec(config: JudgeConfig) -> None:
+    """``JudgeConfigError`` naming the problem unless ``config`` (saved or not) would run in a worker
+    and stays within what the operator allows."""
+    for path, problem in limits.json_problems({"params": config.params, "options": config.options}, "judge"):
+        raise JudgeConfigError(f"{path} {problem}")
+    for field in ("params", "options"):
+        value = getattr(config, field)
+        if not isinstance(value, dict):
+            raise JudgeConfigError(f"{field} must be a JSON object, got {type(value).__name__}")
+        size = len(json.dumps(value, ensure_ascii=False).encode())
+        if size > MAX_SPEC_JSON_BYTES:
+            raise JudgeConfigError(f"{field} is {size} bytes of JSON; at most {MAX_SPEC_JSON_BYTES} are accepted")
+    check_options(config.options)
+    if config.backend not in BACKENDS:
+        raise JudgeConfigError(f"unknown backend {config.backend!r}; choose one of {', '.join(BACKENDS)}")
+    try:
+        check_params(config.backend, config.params, secret_policy())
+        options_from_spec(config.spec())  # fail here, not in a worker, on a bad spec
+    except ConfigurationError as exc:
+        raise JudgeConfigError(str(exc)) from None
+
+
 def create_judge_config(*, name: str, backend: str, model: str, protocol: str = "generate",
                         prompt_style: str = "chat", params: dict | None = None, options: dict | None = None,
                         rubric: str = "general", both_orders: bool = True, notes: str = "") -> JudgeConfig:
     """A new configuration (an existing name gets the next version), refused before it is saved when
-    the spec would fail in a worker."""
+    the spec would fail in a worker or reach for a secret or host the operator does not allow."""
     for field, value in {"name": name, "backend": backend, "model": model, "protocol": protocol,
                          "prompt_style": prompt_style, "rubric": rubric, "notes": notes}.items():
         column = "name" if field == "rubric" else field
@@ -29,13 +74,8 @@ def create_judge_config(*, name: str, backend: str, model: str, protocol: str = 
             limits.check_text(value, name=field, max_chars=max_chars)
         except ValueError as exc:
             raise JudgeConfigError(str(exc)) from None
-    for path, problem in limits.json_problems({"params": params or {}, "options": options or {}}, "judge"):
-        raise JudgeConfigError(f"{path} {problem}")
-    check_options(options or {})
     if not name.strip():
         raise JudgeConfigError("a judge configuration needs a name")
-    if backend not in BACKENDS:
-        raise JudgeConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if protocol not in JudgeConfig.Protocol.values:
         raise JudgeConfigError(f"unknown protocol {protocol!r}; choose one of {', '.join(JudgeConfig.Protocol.values)}")
     if prompt_style not in ("chat", "completion"):
@@ -44,12 +84,10 @@ def create_judge_config(*, name: str, backend: str, model: str, protocol: str = 
     if found is None:
         raise JudgeConfigError(f"no rubric named {rubric!r}")
     config = JudgeConfig(name=name.strip(), backend=backend, model=model, protocol=protocol,
-                         prompt_style=prompt_style, params=params or {}, options=options or {}, rubric=found,
-                         both_orders=both_orders, notes=notes)
-    try:
-        options_from_spec(config.spec())  # fail here, not in a worker, on a bad spec
-    except ConfigurationError as exc:
-        raise JudgeConfigError(str(exc)) from None
+                         prompt_style=prompt_style, params={} if params is None else params,
+                         options={} if options is None else options, rubric=found, both_orders=both_orders,
+                         notes=notes)
+    check_spec(config)
     config.version = config.next_version_number()
     config.save()
     return config
@@ -66,3 +104,13 @@ def check_options(options: dict) -> dict:
             except ValueError as exc:
                 raise JudgeConfigError(str(exc)) from None
     return options
+
+
+VIEW_FIELDS = ("id", "name", "version", "backend", "model", "protocol", "prompt_style", "options", "both_orders")
+
+
+def judge_view(config: JudgeConfig, *, private: bool) -> dict:
+    """A configuration as the API shows it; without ``private``, minus the params that say where
+    requests go and with which key (``base_url``, ``api_key_env``, ...)."""
+    params = config.params if private else public_params(config.backend, config.params or {})
+    return {**{f: getattr(config, f) for f in VIEW_FIELDS}, "params": params, "rubric": str(config.rubric)}

@@ -30,6 +30,7 @@ from judges.cache import CachedJudge, ScoreCache, verdict_to_dict
 from judges.prompts import rubric_from_dict
 from judges.registry import build_judge, spec_fingerprint
 
+from .judge_configs import secret_policy
 from .models import JudgeCacheEntry, JudgeConfig, Judgment, Match, Tournament
 from .ratings import verdict_outcome
 
@@ -158,7 +159,9 @@ def _first_error(result: PairResult) -> JudgeError:
 def _release(match: Match, error: JudgeError, outcome: JudgingOutcome, final_attempt: bool) -> None:
     retry = error.retryable and not final_attempt
     status = Match.Status.PENDING if retry else Match.Status.FAILED
-    Match.objects.filter(pk=match.pk, status=Match.Status.RUNNING).update(status=status, last_error=str(error)[:2000])
+    # The public column gets our summary; the full message (a remote body, a URL) is for staff only.
+    Match.objects.filter(pk=match.pk, status=Match.Status.RUNNING).update(
+        status=status, last_error=error.summary()[:2000], error_detail=str(error)[:2000])
     (outcome.retry if retry else outcome.failed).append(match.pk)
     outcome.errors[match.pk] = str(error)
     log.warning("match %s %s: %s", match.pk, "will be retried" if retry else "failed", error)
@@ -197,7 +200,7 @@ def record_judgment(*, match: Match, judge_config: JudgeConfig, result: PairResu
                 latency_s=sum(v.latency_s for v in paid),
                 truncated=any(v.truncated for v in verdicts),
             )
-            Match.objects.filter(pk=match.pk).update(status=Match.Status.DONE, last_error="")
+            Match.objects.filter(pk=match.pk).update(status=Match.Status.DONE, last_error="", error_detail="")
     except IntegrityError:
         # Judged already (a redelivered task racing the first): the first judgment stands.
         Match.objects.filter(pk=match.pk).update(status=Match.Status.DONE)
@@ -248,9 +251,12 @@ _JUDGES: dict[str, object] = {}
 def _built_judge(fingerprint: str, spec: dict):
     """One judge per configuration per worker process: a backend holds a loaded model or an HTTP
     connection pool, both too costly to rebuild for every batch. Keyed by the whole spec, since the
-    fingerprint leaves out operational params such as timeouts."""
-    key = json.dumps(spec, sort_keys=True, default=str)
+    fingerprint leaves out operational params such as timeouts. The operator's secret policy is
+    checked again here, for configurations stored before it (or before it was narrowed): a refused
+    one raises ``ConfigurationError`` before any request is made, and its matches fail."""
+    policy = secret_policy()
+    key = json.dumps([spec, sorted(policy.key_envs), sorted(policy.hosts)], sort_keys=True, default=str)
     if key not in _JUDGES:
         scores = ScoreCache(DbCacheStore("score:" + fingerprint[:58]))
-        _JUDGES[key] = build_judge(spec, score_cache=scores)
+        _JUDGES[key] = build_judge(spec, score_cache=scores, policy=policy)
     return _JUDGES[key]

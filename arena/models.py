@@ -15,6 +15,7 @@ from judges.base import ConfigurationError
 from judges.prompts import rubric_from_dict
 
 from . import limits
+from .scopes import DEFAULT_SCOPES, parse_scopes
 
 
 class CompetitorQuerySet(models.QuerySet):
@@ -354,7 +355,10 @@ class Match(models.Model):
     bracket = models.PositiveSmallIntegerField(default=1)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Public: a class and a short message of ours (``JudgeError.summary``). The judge's full message,
+    # which can quote a remote endpoint's answer, is ``error_detail``: for staff (the admin) only.
     last_error = models.TextField(blank=True)
+    error_detail = models.TextField(blank=True, default="")
     claimed_at = models.DateTimeField(null=True, blank=True)
     # When a judge task for this match was last published; null while none was (see the sweeper).
     enqueued_at = models.DateTimeField(null=True, blank=True)
@@ -527,18 +531,34 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100, blank=True)
     prefix = models.CharField(max_length=8, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # What the token may do (``arena.scopes``), comma-separated: read, upload, run, admin.
+    scopes = models.CharField(max_length=100, default=",".join(DEFAULT_SCOPES))
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        # The same actions for people on the pages: grant them to a group (or be staff).
+        permissions = [
+            ("scope_upload", "Can upload prompts, outputs and battles"),
+            ("scope_run", "Can create and control tournaments"),
+            ("scope_admin", "Can manage judge configurations and rubrics and see their endpoints"),
+        ]
+
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+    @property
+    def scope_list(self) -> list[str]:
+        return [s for s in self.scopes.split(",") if s]
 
     @staticmethod
     def hash(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, *, user, name: str = "") -> tuple[ApiToken, str]:
+    def issue(cls, *, user, name: str = "", scopes: list[str] | tuple[str, ...] = DEFAULT_SCOPES,
+              ) -> tuple[ApiToken, str]:
         token = "arena_" + secrets.token_urlsafe(32)
-        row = cls.objects.create(user=user, name=name, prefix=token[6:14], key_hash=cls.hash(token))
+        row = cls.objects.create(user=user, name=name, prefix=token[6:14], key_hash=cls.hash(token),
+                                 scopes=",".join(parse_scopes(",".join(scopes))))
         return row, token

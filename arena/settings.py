@@ -41,6 +41,11 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
 
 
+def env_list(name: str, default: str) -> list[str]:
+    """A comma-separated list, blanks dropped: ``"A, B,"`` → ``["A", "B"]``."""
+    return [part.strip() for part in env_str(name, default).split(",") if part.strip()]
+
+
 DATA_DIR = Path(env_str("ARENA_DATA_DIR", str(BASE_DIR / "var")))
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -99,6 +104,7 @@ INSTALLED_APPS = [
     "ninja",  # serves the API docs page from local static files instead of a CDN
     "django_htmx",
     "template_partials",
+    "axes",  # login throttling (below)
     "arena",
 ]
 
@@ -112,7 +118,47 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------------
+# Scripts and styles only from our own static files: the pages have no inline script, style or
+# event handler, so an injected one (a stored-XSS payload that got past the sanitiser) does not run.
+# Plots are inline SVG markup, and Swagger UI draws some icons from data: URIs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- Login throttling (django-axes) ---------------------------------------------------------------
+# After ARENA_LOGIN_FAILURE_LIMIT failed logins from one address (admin or /accounts/login/), that
+# address cannot log in for ARENA_LOGIN_LOCKOUT_MINUTES, even with the right password. The address
+# is REMOTE_ADDR: X-Forwarded-For is trusted only when ARENA_PROXY_COUNT says how many reverse
+# proxies in front of the arena append to it; otherwise a client could claim any address per try.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("ARENA_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("ARENA_LOGIN_LOCKOUT_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no banner on every manage.py command
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "arena.throttling.client_ip"
+ARENA_PROXY_COUNT = env_int("ARENA_PROXY_COUNT", 0)
 
 ROOT_URLCONF = "arena.urls"
 WSGI_APPLICATION = "arena.wsgi.application"
@@ -247,6 +293,10 @@ ARENA_VOTE_MIN_SECONDS = float(os.environ.get("ARENA_VOTE_MIN_SECONDS", "2"))
 ARENA_VOTE_TICKET_SECONDS = env_int("ARENA_VOTE_TICKET_SECONDS", 3600)
 ARENA_VOTES_PER_MINUTE_SESSION = env_int("ARENA_VOTES_PER_MINUTE_SESSION", 20)
 ARENA_VOTES_PER_MINUTE_IP = env_int("ARENA_VOTES_PER_MINUTE_IP", 120)
+# Judge configurations may read an API key only from these environment variables, and, when the
+# list is not empty, send requests only to these hosts (checked on save and again in the worker).
+ARENA_JUDGE_KEY_ENVS = env_list("ARENA_JUDGE_KEY_ENVS", "OPENAI_API_KEY")
+ARENA_JUDGE_ALLOWED_HOSTS = env_list("ARENA_JUDGE_ALLOWED_HOSTS", "")
 
 LOGGING = {
     "version": 1,

@@ -280,7 +280,7 @@ def reset_failed(*, tournament: Tournament) -> int:
     """Make the tournament's failed matches pending again (the caller enqueues them); judged matches
     are left alone. Returns how many."""
     return tournament.matches.filter(status=Match.Status.FAILED).update(
-        status=Match.Status.PENDING, last_error="", enqueued_at=None)
+        status=Match.Status.PENDING, last_error="", error_detail="", enqueued_at=None)
 
 
 def cancel_pending(*, tournament: Tournament) -> int:

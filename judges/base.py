@@ -22,14 +22,29 @@ class JudgeError(Exception):
     Never turn one of these into a tie: the caller retries or records the failure.
     """
 
-    def __init__(self, message: str, *, retryable: bool):
+    def __init__(self, message: str, *, retryable: bool, public: str = ""):
         super().__init__(message)
         self.retryable = retryable
+        self.public = public
+
+    def summary(self) -> str:
+        """What anyone may read about this failure: the class and a short message of ours. The full
+        message can quote a remote endpoint's answer (which may echo a key) or name a configured
+        URL or variable, so it goes to the worker log and to staff only."""
+        return f"{type(self).__name__}: {self.public or self.default_public()}"
+
+    def default_public(self) -> str:
+        if self.retryable:
+            return "a transient failure (timeout, rate limit, server error or an unreadable reply)"
+        return "a permanent failure (the request was refused or the judge cannot run it)"
 
 
 class ConfigurationError(JudgeError):
-    def __init__(self, message: str):
-        super().__init__(message, retryable=False)
+    def __init__(self, message: str, *, public: str = ""):
+        super().__init__(message, retryable=False, public=public)
+
+    def default_public(self) -> str:
+        return "the judge configuration cannot run here; staff can see why"
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,8 @@ def verdict_to_dict(verdict: Verdict | JudgeError | None) -> dict | None:
     if verdict is None:
         return None
     if isinstance(verdict, JudgeError):
-        return {"error": str(verdict), "retryable": verdict.retryable}
+        # Stored verdicts are public (the matches API, the match page): our summary, never the raw message.
+        return {"error": verdict.summary(), "retryable": verdict.retryable}
     return dataclasses.asdict(verdict)
 
 

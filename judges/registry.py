@@ -29,6 +29,7 @@ from typing import Any
 
 from judges.base import Backend, ConfigurationError, Rubric
 from judges.cache import ScoreCache
+from judges.policy import SecretPolicy
 from judges.prompts import PROMPT_VERSIONS, rubric_from_dict
 from judges.protocols import PROTOCOLS, JudgeOptions, PointwiseJudge, ProtocolJudge
 
@@ -62,25 +63,50 @@ OPERATIONAL_PARAMS = {
 FINGERPRINT_VERSION = 1
 
 
-def backend_class(name: str) -> type:
+def _backend_module(name: str) -> tuple[Any, str]:
     try:
         dotted = BACKENDS[name]
     except KeyError:
         raise ConfigurationError(f"unknown judge backend {name!r}; known: {sorted(BACKENDS)}") from None
     module_name, _, class_name = dotted.rpartition(".")
     try:
-        module = importlib.import_module(module_name)
+        # Backend modules import their heavy libraries (torch) lazily, so this is cheap on the web tier.
+        return importlib.import_module(module_name), class_name
     except ImportError as exc:
         raise ConfigurationError(f"judge backend {name!r} is not installed here: {exc}") from exc
+
+
+def backend_class(name: str) -> type:
+    module, class_name = _backend_module(name)
     return getattr(module, class_name)
 
 
-def load_backend(spec: Mapping[str, Any]) -> Backend:
+def check_params(backend: str, params: Any, policy: SecretPolicy) -> None:
+    """``ConfigurationError`` naming the problem unless ``backend`` accepts ``params`` (names, types,
+    ranges) under ``policy`` (which keys it may read, which hosts it may call)."""
+    module, _ = _backend_module(backend)
+    module.check_params(params, policy)
+
+
+def public_params(backend: str, params: Mapping[str, Any]) -> dict:
+    """``params`` without those that say where requests go and with which key (a backend's
+    ``PRIVATE_PARAMS``): what anyone may read about a judge configuration."""
+    if not isinstance(params, Mapping):
+        return {}
+    try:
+        private = getattr(_backend_module(backend)[0], "PRIVATE_PARAMS", frozenset())
+    except ConfigurationError:
+        return {}  # a backend we cannot read the rules of: show nothing rather than too much
+    return {k: v for k, v in params.items() if k not in private}
+
+
+def load_backend(spec: Mapping[str, Any], *, policy: SecretPolicy | None = None) -> Backend:
     cls = backend_class(str(spec.get("backend")))
     return cls(
         model=spec.get("model", ""),
         params=dict(spec.get("params") or {}),
         prompt_style=spec.get("prompt_style", "chat"),
+        policy=policy or SecretPolicy(),
     )
 
 
@@ -121,14 +147,16 @@ def options_from_spec(spec: Mapping[str, Any]) -> JudgeOptions:
 
 
 def build_judge(
-    spec: Mapping[str, Any], *, backend: Backend | None = None, score_cache: ScoreCache | None = None
+    spec: Mapping[str, Any], *, backend: Backend | None = None, score_cache: ScoreCache | None = None,
+    policy: SecretPolicy | None = None,
 ) -> ProtocolJudge:
     """The judge a spec describes. ``backend`` overrides loading one (tests, a shared loaded model);
-    ``score_cache`` is where ``pointwise`` keeps output scores (default: in memory)."""
+    ``score_cache`` is where ``pointwise`` keeps output scores (default: in memory); ``policy`` is
+    what the backend may read and call (default: only ``OPENAI_API_KEY``, any host)."""
     options = options_from_spec(spec)
     rubric: Rubric = rubric_from_dict(spec.get("rubric"))
     if backend is None:
-        backend = load_backend(spec)
+        backend = load_backend(spec, policy=policy)
     cls = PROTOCOLS[spec["protocol"]]
     if cls is PointwiseJudge:
         return PointwiseJudge(

@@ -3,12 +3,28 @@ import json
 import pytest
 
 from arena.models import ApiToken, Competitor, Dataset, ImportedBattle, Output, Prompt
+from arena.scopes import SCOPES
+
+
+@pytest.fixture
+def make_token(db, django_user_model):
+    """``make_token("read,upload")``: a new token with those scopes, for a user of its own."""
+    made = []
+
+    def make(scopes: str, *, username: str | None = None) -> str:
+        user = django_user_model.objects.create(username=username or f"token-user-{len(made)}")
+        made.append(user)
+        return ApiToken.issue(user=user, scopes=scopes.split(","))[1]
+
+    return make
 
 
 @pytest.fixture
 def token(db, django_user_model) -> str:
+    """A token with every scope, so that tests of what an endpoint does are not about scopes
+    (tests/api/test_scopes.py is)."""
     user = django_user_model.objects.create(username="uploader")
-    return ApiToken.issue(user=user)[1]
+    return ApiToken.issue(user=user, scopes=list(SCOPES))[1]
 
 
 class ApiClient:

@@ -11,10 +11,11 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import field_validator, model_validator
 
 from .. import lifecycle, limits, progress, tasks
-from ..judge_configs import JudgeConfigError, check_options, create_judge_config
+from ..judge_configs import JudgeConfigError, check_options, create_judge_config, judge_view
 from ..models import Competitor, JudgeConfig, Match, Tournament
 from ..tournaments import TournamentError
-from .auth import BearerToken
+from . import auth
+from .auth import scoped
 
 router = Router(tags=["tournaments"])
 
@@ -122,7 +123,7 @@ def _refuse(exc: TournamentError):
     raise HttpError(409 if isinstance(exc, lifecycle.Conflict) else 400, str(exc)) from None
 
 
-@router.post("/tournaments", auth=BearerToken(), response={201: CreatedOut, **ERRORS}, summary="Create a tournament",
+@router.post("/tournaments", auth=scoped("run"), response={201: CreatedOut, **ERRORS}, summary="Create a tournament",
              description="Validates every name, estimates the cost, and starts it (or keeps a draft with "
              '"start": false). A request that would make no match, or names an unknown model, judge, anchor or '
              "prompt, is a 400 that creates nothing; a taken name is a 409.")
@@ -154,7 +155,7 @@ class ModelsIn(Schema):
     models: list[str] = Field(description="models to add; only the matches they need are scheduled")
 
 
-@router.post("/tournaments/{tournament_id}/models", auth=BearerToken(), response={200: TournamentOut, **ERRORS},
+@router.post("/tournaments/{tournament_id}/models", auth=scoped("run"), response={200: TournamentOut, **ERRORS},
              summary="Add models to a tournament (finished ones too)")
 def add_models(request: HttpRequest, tournament_id: int, body: ModelsIn):
     tournament = get_object_or_404(Tournament, pk=tournament_id)
@@ -175,7 +176,7 @@ ACTIONS = {"start": lifecycle.start, "pause": lifecycle.pause, "resume": lifecyc
            "cancel": lifecycle.cancel, "retry-failed": lifecycle.retry_failed}
 
 
-@router.post("/tournaments/{tournament_id}/{action}", auth=BearerToken(), response={200: TournamentOut, **ERRORS},
+@router.post("/tournaments/{tournament_id}/{action}", auth=scoped("run"), response={200: TournamentOut, **ERRORS},
              summary="Start, pause, resume, cancel or retry failed matches",
              description="action: start | pause | resume | cancel | retry-failed. resume takes an optional "
              '{"budget": {...}} to raise a spent cap. An action the tournament\'s state does not allow is a 409 '
@@ -271,22 +272,24 @@ class JudgeOut(Schema):
     both_orders: bool
 
 
-def _judge_out(config: JudgeConfig) -> dict:
-    return {**{f: getattr(config, f) for f in ("id", "name", "version", "backend", "model", "protocol",
-                                               "prompt_style", "params", "options", "both_orders")},
-            "rubric": str(config.rubric)}
-
-
-@router.get("/judges", response=list[JudgeOut], summary="Judge configurations")
+@router.get("/judges", response=list[JudgeOut], summary="Judge configurations",
+            description="Where a judge sends requests and which key variable it reads (base_url, api_key_env, "
+            "extra_body) are shown only to an admin-scope token or a signed-in person with that permission.")
 def list_judges(request: HttpRequest):
-    return [_judge_out(c) for c in JudgeConfig.objects.select_related("rubric")]
+    private = auth.may(request, "admin")
+    return [judge_view(c, private=private) for c in JudgeConfig.objects.select_related("rubric")]
 
 
-@router.post("/judges", auth=BearerToken(), response={201: JudgeOut, 400: ErrorOut},
-             summary="Add a judge configuration (an existing name gets a new version)")
+@router.post("/judges", auth=scoped("admin"), response={201: JudgeOut, 400: ErrorOut, 422: ErrorOut},
+             summary="Add a judge configuration (an existing name gets a new version)",
+             description="Backend params are checked against the backend's settings (names, types, at most "
+             "16 KiB); api_key_env may only name a variable in ARENA_JUDGE_KEY_ENVS and base_url only a host in "
+             "ARENA_JUDGE_ALLOWED_HOSTS (when set). Anything else is a 422 naming the problem.")
 def add_judge(request: HttpRequest, body: JudgeIn):
     try:
         config = create_judge_config(**body.dict())
-    except (JudgeConfigError, IntegrityError) as exc:
+    except JudgeConfigError as exc:
+        raise HttpError(422, str(exc)) from None
+    except IntegrityError as exc:
         raise HttpError(400, str(exc)) from None
-    return Status(201, _judge_out(config))
+    return Status(201, judge_view(config, private=True))

@@ -14,7 +14,7 @@ from .. import ingest
 from ..limits import INT_MAX, check_text, column_chars
 from ..models import Competitor, Dataset, Prompt
 from ..uploads import BattleRow, OutputRow, PromptRow, UploadError
-from .auth import BearerToken
+from .auth import scoped
 
 router = Router(tags=["data"])
 
@@ -77,7 +77,7 @@ UPLOAD_DOC = (" Body: a JSON array, or JSON Lines with Content-Type application/
               " any bad row rejects the whole upload with every error listed.")
 
 
-@router.post("/prompts", auth=BearerToken(), response=UPLOAD_RESPONSES, summary="Upload prompts",
+@router.post("/prompts", auth=scoped("upload"), response=UPLOAD_RESPONSES, summary="Upload prompts",
           openapi_extra=upload_body(PromptRow, ("prompt", "turns")),
           description='Rows: {"id", "prompt" | "turns": [...], "category"?, "reference"?, "dataset"?}.'
           + UPLOAD_DOC)
@@ -85,7 +85,7 @@ def upload_prompts(request: HttpRequest, replace: bool = False):
     return _upload(request, ingest.import_prompts, replace)
 
 
-@router.post("/outputs", auth=BearerToken(), response=UPLOAD_RESPONSES, summary="Upload model outputs",
+@router.post("/outputs", auth=scoped("upload"), response=UPLOAD_RESPONSES, summary="Upload model outputs",
           openapi_extra=upload_body(OutputRow, ("output", "turns")),
           description='Rows: {"prompt_id", "model", "output" | "turns": [...], "metadata"?}. Unknown models '
           "are created." + UPLOAD_DOC)
@@ -93,7 +93,7 @@ def upload_outputs(request: HttpRequest, replace: bool = False):
     return _upload(request, ingest.import_outputs, replace)
 
 
-@router.post("/battles", auth=BearerToken(), response=UPLOAD_RESPONSES, summary="Upload judged battles",
+@router.post("/battles", auth=scoped("upload"), response=UPLOAD_RESPONSES, summary="Upload judged battles",
           openapi_extra=upload_body(BattleRow, ("winner", "score_a")),
           description='Rows: {"model_a", "model_b", "winner": "model_a"|"model_b"|"tie"|"tie (bothbad)" or '
           '"score_a": P(model_a better), "prompt_id"?, "source"?, "weight"?, "id"?}.' + UPLOAD_DOC)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django import forms
-from django.contrib.admin.views.decorators import staff_member_required
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from .. import estimates, leaderboards, lifecycle, progress, ratings, tasks
 from ..models import Competitor, Dataset, HumanVote, JudgeConfig, Match, Prompt, Tournament
+from ..scopes import RUN, user_may
 from ..tournaments import TournamentError
+from .access import scope_required
 
 SCHEDULES = [("round_robin", "Round robin: every pair on every prompt"),
              ("anchor", "Anchor: everyone against one model"),
@@ -22,7 +23,7 @@ SCHEDULES = [("round_robin", "Round robin: every pair on every prompt"),
 
 def tournament_list(request):
     rows = [progress.tournament_summary(t) for t in Tournament.objects.select_related("judge_config")[:100]]
-    return render(request, "tournaments/list.html", {"tournaments": rows})
+    return render(request, "tournaments/list.html", {"tournaments": rows, "can_run": user_may(request.user, RUN)})
 
 
 class TournamentForm(forms.Form):
@@ -61,7 +62,7 @@ class TournamentForm(forms.Form):
                 "seeding": data["seeding"], "budget": budget}
 
 
-@staff_member_required
+@scope_required("run")
 def tournament_new(request):
     form = TournamentForm(request.POST or None, initial={"dataset": "mt_bench", "judge": _default_judge()})
     if request.method == "POST" and form.is_valid():
@@ -76,7 +77,7 @@ def tournament_new(request):
     return render(request, "tournaments/new.html", {"form": form, **_estimate_context(form)})
 
 
-@staff_member_required
+@scope_required("run")
 @require_POST
 def tournament_estimate(request):
     form = TournamentForm(request.POST)
@@ -115,6 +116,7 @@ def tournament_detail(request, tournament_id: int, *, refusal: str = "", status:
     context["brackets"] = _brackets(tournament) if tournament.schedule == Tournament.Schedule.BRACKET else None
     context["recent"] = progress.matches(tournament=tournament.pk).filter(status=Match.Status.DONE) \
         .order_by("-pk")[:20]
+    context["can_run"] = user_may(request.user, RUN)
     return render(request, "tournaments/detail.html", context, status=status)
 
 
@@ -151,7 +153,7 @@ ACTIONS = {"pause": lifecycle.pause, "resume": lifecycle.resume, "cancel": lifec
            "retry-failed": lifecycle.retry_failed, "start": lifecycle.start}
 
 
-@staff_member_required
+@scope_required("run")
 @require_POST
 def tournament_action(request, tournament_id: int, action: str):
     """The front door's verb, then back to the tournament; a refusal is the page itself with the

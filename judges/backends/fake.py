@@ -41,6 +41,14 @@ def prompt_text(prompt: Prompt) -> str:
     return prompt.text if prompt.text is not None else "\n".join(m["content"] for m in prompt.messages)
 
 
+def check_params(params: Mapping[str, Any], policy: Any = None) -> None:
+    """``ConfigurationError`` unless ``FakeBackend`` takes these params (it reads no key, calls no host)."""
+    try:
+        FakeBackend(params=params)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"invalid fake backend params: {exc}") from None
+
+
 class FakeBackend:
     def __init__(self, model: str = "fake", params: Mapping[str, Any] | None = None, **spec: Any):
         params = dict(params or {})

@@ -8,7 +8,8 @@ Params (all optional)::
 
     base_url                   default "https://api.openai.com/v1"
     api_key_env                environment variable holding the API key (default OPENAI_API_KEY,
-                               which may be unset for local servers; a named one must be set)
+                               which may be unset for local servers; a named one must be set). Only
+                               variables the ``SecretPolicy`` allows are read, never any other
     timeout                    seconds per HTTP request (default 60)
     max_concurrency            requests in flight per batch (default 4)
     max_retries                retries after the first try on 408/409/429/5xx/timeouts/connection
@@ -33,13 +34,14 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
 
 from judges.base import Completion, ConfigurationError, JudgeError, LabelScores, Prompt, SequenceScores
+from judges.policy import DEFAULT_KEY_ENV, SecretPolicy, settings_from_params
 
 T = TypeVar("T")
 
@@ -48,7 +50,9 @@ T = TypeVar("T")
 PRICES: dict[str, tuple[float, float]] = {}
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
-DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
+DEFAULT_API_KEY_ENV = DEFAULT_KEY_ENV
+# Params that say where requests go and with which key: shown to staff and admin-scope tokens only.
+PRIVATE_PARAMS = frozenset({"base_url", "api_key_env", "extra_body"})
 
 
 @dataclass(frozen=True)
@@ -70,18 +74,20 @@ class Settings:
 
 
 def parse_settings(params: Mapping[str, Any]) -> Settings:
-    known = {f.name for f in fields(Settings)}
-    unknown = set(params) - known
-    if unknown:
-        raise ConfigurationError(f"unknown openai backend params: {sorted(unknown)}")
-    try:
-        settings = Settings(**params)
-        numbers = (settings.timeout, settings.max_concurrency, settings.top_logprobs, settings.chars_per_token)
-        valid = all(float(n) > 0 for n in numbers) and int(settings.max_retries) >= 0
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"invalid openai backend params: {exc}") from exc
-    if not valid:
+    settings = settings_from_params(Settings, params, backend="openai")
+    numbers = (settings.timeout, settings.max_concurrency, settings.top_logprobs, settings.chars_per_token)
+    if not all(n > 0 for n in numbers) or settings.max_retries < 0:
         raise ConfigurationError("timeout, max_concurrency, top_logprobs, chars_per_token must be positive")
+    return settings
+
+
+def check_params(params: Mapping[str, Any], policy: SecretPolicy) -> Settings:
+    """The params' settings, or ``ConfigurationError``: also where requests would go and which key
+    they would carry, against what the operator allows."""
+    settings = parse_settings(params)
+    policy.check_url(settings.base_url)
+    if settings.api_key_env is not None:
+        policy.check_key_env(settings.api_key_env)
     return settings
 
 
@@ -99,10 +105,12 @@ class OpenAIBackend:
         *,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        policy: SecretPolicy | None = None,
         **spec: Any,
     ):
         self.model = model
-        self.settings = parse_settings(params or {})
+        self._policy = policy or SecretPolicy()
+        self.settings = check_params(params or {}, self._policy)
         self._sleep = sleep
         self._rng = rng or random.Random()
         headers = {"Content-Type": "application/json"}
@@ -116,7 +124,10 @@ class OpenAIBackend:
     def _api_key(self) -> str | None:
         name = self.settings.api_key_env
         if name is None:
-            return os.environ.get(DEFAULT_API_KEY_ENV) or None
+            # The default variable only when the operator allows it: no key at all otherwise.
+            allowed = DEFAULT_API_KEY_ENV in self._policy.key_envs
+            return (os.environ.get(DEFAULT_API_KEY_ENV) or None) if allowed else None
+        self._policy.check_key_env(name)  # checked in check_params too; this is the line that reads
         key = os.environ.get(name)
         if not key:
             raise ConfigurationError(f"environment variable {name} (api_key_env) is not set")
@@ -189,15 +200,20 @@ class OpenAIBackend:
             try:
                 response = self._client.post(path, json=body)
             except httpx.TimeoutException as exc:
-                error, wait = JudgeError(f"{path}: timed out ({exc!r})", retryable=True), None
+                error, wait = JudgeError(f"{path}: timed out ({exc!r})", retryable=True,
+                                         public="the judge endpoint timed out"), None
             except httpx.TransportError as exc:
-                error, wait = JudgeError(f"{path}: connection failed ({exc!r})", retryable=True), None
+                error, wait = JudgeError(f"{path}: connection failed ({exc!r})", retryable=True,
+                                         public="could not connect to the judge endpoint"), None
             else:
                 if response.is_success:
                     return decode(response)
+                # The body is for the worker log and staff only: an endpoint may echo the key back.
+                status = f"the judge endpoint answered HTTP {response.status_code}"
+                detail = f"{path}: HTTP {response.status_code}: {response.text[:300]}"
                 if response.status_code not in RETRYABLE_STATUS:
-                    raise JudgeError(f"{path}: HTTP {response.status_code}: {response.text[:300]}", retryable=False)
-                error = JudgeError(f"{path}: HTTP {response.status_code}: {response.text[:300]}", retryable=True)
+                    raise JudgeError(detail, retryable=False, public=status)
+                error = JudgeError(detail, retryable=True, public=status)
                 wait = retry_after(response)
             if attempt == self.settings.max_retries:
                 break
@@ -241,7 +257,8 @@ class OpenAIBackend:
 
 def malformed(data: Any, exc: Exception) -> JudgeError:
     # A 200 with an unexpected body is usually a proxy or an overloaded server: worth a retry.
-    return JudgeError(f"malformed response ({exc!r}): {str(data)[:300]}", retryable=True)
+    return JudgeError(f"malformed response ({exc!r}): {str(data)[:300]}", retryable=True,
+                      public="the judge endpoint's answer was not a completion")
 
 
 def decode(response: httpx.Response) -> dict:

@@ -41,6 +41,7 @@ from typing import Any
 
 from judges.backends.prefixes import PrefixStore, group_by_prefix
 from judges.base import Completion, ConfigurationError, JudgeError, LabelScores, Prompt, SequenceScores
+from judges.policy import SecretPolicy, settings_from_params
 
 DEFAULT_BATCH_SIZE = 8
 DEFAULT_MAX_LENGTH = 4096
@@ -75,11 +76,7 @@ class Settings:
 
 def parse_settings(params: Mapping[str, Any]) -> Settings:
     """Validate params up front so a typo is a ConfigurationError, not a worker crash later."""
-    known = set(Settings.__dataclass_fields__)
-    unknown = set(params) - known
-    if unknown:
-        raise ConfigurationError(f"unknown transformers backend params: {sorted(unknown)}")
-    settings = Settings(**params)
+    settings = settings_from_params(Settings, params, backend="transformers")
     choices = {
         "device": ("auto", "cpu", "cuda"),
         "dtype": ("auto", "float32", "bfloat16", "float16"),
@@ -94,6 +91,11 @@ def parse_settings(params: Mapping[str, Any]) -> Settings:
         if not isinstance(value, int) or value < 1:
             raise ConfigurationError(f"{name} must be a positive integer, got {value!r}")
     return settings
+
+
+def check_params(params: Mapping[str, Any], policy: SecretPolicy) -> Settings:
+    """The params' settings, or ``ConfigurationError`` (``prompt_style`` is the spec's, not a param)."""
+    return parse_settings(params)
 
 
 def resolve_model(model: str, gguf_file: str | None) -> tuple[str, str | None]:
@@ -117,7 +119,9 @@ def resolve_model(model: str, gguf_file: str | None) -> tuple[str, str | None]:
 class TransformersBackend:
     """Backend protocol on a local causal LM; see the module docstring for ``params``."""
 
-    def __init__(self, model: str = "", params: Mapping[str, Any] | None = None, *, prompt_style: str = "chat"):
+    def __init__(self, model: str = "", params: Mapping[str, Any] | None = None, *, prompt_style: str = "chat",
+                 policy: SecretPolicy | None = None):
+        # ``policy`` is accepted like every backend's; a local model reads no key and calls no host.
         params = dict(params or {})
         # The spec's prompt_style (a protocol option) also tells the backend whether a chat prompt
         # on a model without a chat template may be flattened to text.

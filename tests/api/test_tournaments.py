@@ -176,9 +176,9 @@ def test_judges_are_listed_and_created_with_the_same_validation_as_the_command(a
     assert created.status_code == 201 and created.json()["version"] == 2
     assert [j["version"] for j in api.get("judges").json() if j["name"] == "fake"] == [2, 1]
     bad = post(api, "judges", {"name": "x", "backend": "quantum", "model": "m"})
-    assert bad.status_code == 400 and "unknown backend 'quantum'" in bad.json()["detail"]
+    assert bad.status_code == 422 and "unknown backend 'quantum'" in bad.json()["detail"]
     missing = post(api, "judges", {"name": "x", "backend": "fake", "model": "m", "rubric": "nope"})
-    assert missing.status_code == 400 and "no rubric named 'nope'" in missing.json()["detail"]
+    assert missing.status_code == 422 and "no rubric named 'nope'" in missing.json()["detail"]
     assert JudgeConfig.objects.filter(name="x").count() == 0
 
 

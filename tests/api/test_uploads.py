@@ -215,7 +215,8 @@ def test_api_docs_page_needs_no_cdn(client):
 
 
 def test_a_token_made_in_the_admin_is_shown_once_and_works(admin_client, admin_user, client):
-    response = admin_client.post("/admin/arena/apitoken/add/", {"user": admin_user.pk, "name": "ci"}, follow=True)
+    response = admin_client.post("/admin/arena/apitoken/add/",
+                                 {"user": admin_user.pk, "name": "ci", "scopes": ["read", "upload"]}, follow=True)
     shown = [str(m) for m in response.context["messages"] if "shown only once" in str(m)]
     token = shown[0].rsplit(" ", 1)[-1]
     upload = client.post("/api/v1/prompts", data='[{"id": "adm", "prompt": "q"}]', content_type="application/json",

@@ -5,6 +5,7 @@ import json
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 from arena import ingest
 from arena.lifecycle import create_tournament
@@ -58,5 +59,6 @@ def test_dashboard_shows_leaderboard_and_live_tournament_progress(live_server, b
 
     factories.judge(match_ids=list(tournament.matches.values_list("pk", flat=True)))
     # htmx polls the live partial every few seconds: progress appears without a reload.
-    page.wait_for_function("document.querySelector('#live').innerText.includes('2/2')", timeout=15_000)
+    # (Locator waits, not wait_for_function: that evaluates a string, which the CSP forbids.)
+    expect(page.locator("#live")).to_contain_text("2/2", timeout=15_000)
     assert "finished" in page.locator("#live").inner_text()

@@ -3,6 +3,7 @@ decided a match. Screenshots (desktop and 390 px wide) go to $ARENA_ARTIFACTS (d
 
 
 import pytest
+from playwright.sync_api import expect
 
 from arena import leaderboards, lifecycle
 from arena.models import JudgeConfig, Tournament
@@ -42,8 +43,9 @@ def test_staff_creates_watches_and_inspects_a_tournament_in_the_browser(live_ser
     page.get_by_label("Judge", exact=True).select_option(label="fake-generate v1")
     # htmx posts the form as fields change and swaps the estimate in.
     # 3 pairs x 2 prompts, both orders (an earlier response may show the initially selected judge).
-    page.wait_for_function("[...document.querySelectorAll('#estimate dd')].slice(0, 2).map(d => d.innerText)"
-                           ".join() === '6,12'")
+    # (Locator waits, not wait_for_function: that evaluates a string, which the CSP forbids.)
+    expect(page.locator("#estimate dd").nth(0)).to_have_text("6")
+    expect(page.locator("#estimate dd").nth(1)).to_have_text("12")
     screenshots(page, "tournament-new")
 
     page.get_by_role("button", name="Create and start").click()
@@ -53,7 +55,7 @@ def test_staff_creates_watches_and_inspects_a_tournament_in_the_browser(live_ser
     assert page.locator("#total").inner_text() == "6" and page.locator("#done").inner_text() == "0"
 
     judge_pending(tournament)  # what the worker does; the page polls every few seconds
-    page.wait_for_function("document.querySelector('#live').innerText.includes('finished')", timeout=20_000)
+    expect(page.locator("#live")).to_contain_text("finished", timeout=20_000)
     assert page.locator("#done").inner_text() == "6"
     leaderboards.recompute_stale()  # what the beat task recompute_leaderboards does
     page.reload()

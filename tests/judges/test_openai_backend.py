@@ -16,6 +16,7 @@ import pytest
 
 from judges.backends.openai import OpenAIBackend, label_logprobs_from
 from judges.base import Completion, ConfigurationError, JudgeError, LabelScores, Prompt
+from judges.policy import SecretPolicy
 
 CHAT = Prompt(messages=({"role": "user", "content": "Which is better?"},))
 TEXT = Prompt(text="Better response:")
@@ -87,10 +88,11 @@ def stub() -> Iterator[tuple[Stub, str]]:
         server.server_close()
 
 
-def backend_for(url: str, sleeps: list[float] | None = None, **params) -> OpenAIBackend:
+def backend_for(url: str, sleeps: list[float] | None = None, *, policy: SecretPolicy | None = None,
+                **params) -> OpenAIBackend:
     recorded = sleeps if sleeps is not None else []
     settings = {"base_url": url, "backoff_s": 0.01, "max_retries": 2, "timeout": 5, **params}
-    return OpenAIBackend(model="judge-model", params=settings, sleep=recorded.append)
+    return OpenAIBackend(model="judge-model", params=settings, sleep=recorded.append, policy=policy)
 
 
 def test_a_chat_completion_comes_back_with_usage_and_cost_from_the_price_params(stub):
@@ -237,11 +239,60 @@ def test_the_api_key_comes_from_the_named_environment_variable(stub, monkeypatch
     state, url = stub
     state.replies = [chat_reply()]
     monkeypatch.setenv("ARENA_TEST_KEY", "sk-test")
-    backend_for(url, api_key_env="ARENA_TEST_KEY").complete([CHAT], max_tokens=8)
+    allowed = SecretPolicy(key_envs=frozenset({"ARENA_TEST_KEY"}))
+    backend_for(url, api_key_env="ARENA_TEST_KEY", policy=allowed).complete([CHAT], max_tokens=8)
     assert state.requests[0]["headers"]["Authorization"] == "Bearer sk-test"
     monkeypatch.delenv("ARENA_TEST_KEY")
     with pytest.raises(ConfigurationError, match="ARENA_TEST_KEY"):
-        backend_for(url, api_key_env="ARENA_TEST_KEY")
+        backend_for(url, api_key_env="ARENA_TEST_KEY", policy=allowed)
+
+
+def test_a_variable_the_policy_does_not_allow_is_never_read_nor_sent(stub, monkeypatch):
+    state, url = stub
+    state.replies = [chat_reply()]
+    monkeypatch.setenv("SECRET_KEY", "the-django-secret")
+    with pytest.raises(ConfigurationError, match="ARENA_JUDGE_KEY_ENVS") as refused:
+        backend_for(url, api_key_env="SECRET_KEY")  # the default policy: OPENAI_API_KEY only
+    assert "SECRET_KEY" not in refused.value.summary() and state.requests == []
+
+
+def test_the_default_key_is_not_read_when_the_policy_leaves_it_out(stub, monkeypatch):
+    state, url = stub
+    state.replies = [chat_reply()]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-default")
+    backend_for(url, policy=SecretPolicy(key_envs=frozenset())).complete([CHAT], max_tokens=8)
+    assert "Authorization" not in state.requests[0]["headers"]
+    backend_for(url).complete([CHAT], max_tokens=8)
+    assert state.requests[1]["headers"]["Authorization"] == "Bearer sk-default"
+
+
+def test_a_host_outside_the_allowed_hosts_is_refused_before_any_request(stub):
+    state, url = stub
+    state.replies = [chat_reply()]
+    with pytest.raises(ConfigurationError, match="ARENA_JUDGE_ALLOWED_HOSTS"):
+        backend_for(url, policy=SecretPolicy(hosts=frozenset({"gpu-host"})))
+    backend_for(url, policy=SecretPolicy(hosts=frozenset({"127.0.0.1"}))).complete([CHAT], max_tokens=8)
+    assert len(state.requests) == 1
+    with pytest.raises(ConfigurationError, match="http"):
+        backend_for("file:///etc/passwd")
+
+
+def test_an_endpoint_error_body_stays_out_of_the_public_summary(stub, monkeypatch):
+    state, url = stub
+    state.replies = [Reply(status=401, body={"error": "Incorrect API key provided: sk-abc***xyz"})]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-abcdefxyz")
+    (error,) = backend_for(url).complete([CHAT], max_tokens=8)
+    assert isinstance(error, JudgeError) and "sk-abc" in str(error)  # the full message, for the log and staff
+    assert error.summary() == "JudgeError: the judge endpoint answered HTTP 401"
+
+
+def test_param_types_are_checked_by_name():
+    with pytest.raises(ConfigurationError, match="timeout must be a number, got str"):
+        OpenAIBackend(model="m", params={"timeout": "soon"})
+    with pytest.raises(ConfigurationError, match="extra_body must be an object"):
+        OpenAIBackend(model="m", params={"extra_body": [1]})
+    with pytest.raises(ConfigurationError, match="max_retries must be an integer, got bool"):
+        OpenAIBackend(model="m", params={"max_retries": True})
 
 
 def test_without_a_key_no_authorization_header_is_sent(stub, monkeypatch):

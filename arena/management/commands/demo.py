@@ -13,7 +13,10 @@ from django.core.management.base import BaseCommand
 from arena.demo import ensure_demo_tournament, load_demo_data
 from arena.demo_vicuna80 import ensure_vicuna80_tournament
 from arena.models import ApiToken
+from arena.scopes import READ, RUN, UPLOAD
 from arena.tasks import enqueue_pending
+
+DEMO_SCOPES = (READ, UPLOAD, RUN)
 
 
 class Command(BaseCommand):
@@ -44,7 +47,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  demo data: {loaded}\n  tournament: {tournament.name} ({tournament.matches.count()} "
                           f"matches, judged by {tournament.judge_config})\n  tournament: {vicuna.name} "
                           f"({vicuna.matches.count()} matches)\n  vote: {url}vote/  judges vs humans: {url}judges/\n"
-                          f"  API token for user 'demo': {token}\n"
+                          f"  API token for user 'demo' (scopes {', '.join(DEMO_SCOPES)}): {token}\n"
                           f"  broker: {settings.CELERY_BROKER_URL}  database: {settings.DATABASES['default']['NAME']}\n"
                           "  Press Ctrl-C to stop.\n")
         self._wait(processes, stopping)
@@ -53,7 +56,9 @@ class Command(BaseCommand):
         from django.contrib.auth import get_user_model
 
         user, _ = get_user_model().objects.get_or_create(username="demo")
-        return ApiToken.issue(user=user, name="demo")[1]
+        # Enough to follow the README on the demo: upload, and create and control tournaments. Not
+        # ``admin``: judge configurations are the operator's (create_judge, the admin).
+        return ApiToken.issue(user=user, name="demo", scopes=DEMO_SCOPES)[1]
 
     def _worker(self) -> subprocess.Popen:
         # One process, both queues, and the beat scheduler that re-queues matches of dead workers.

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from arena.judge_configs import secret_policy
 from arena.models import JudgeConfig, JudgeEvaluation
 from judges.base import JudgeError
 from judges.evaluation import evaluate_judge
@@ -23,7 +24,7 @@ class Command(BaseCommand):
         rows = self._rows(file, limit)
         try:
             # Straight to the judge, bypassing the judgment cache: these numbers include the time taken.
-            metrics = evaluate_judge(build_judge(config.spec()), rows)
+            metrics = evaluate_judge(build_judge(config.spec(), policy=secret_policy()), rows)
         except (JudgeError, ValueError) as exc:
             raise CommandError(str(exc)) from None
         JudgeEvaluation.objects.create(judge_config=config, source=str(file), metrics=metrics)
