@@ -208,3 +208,35 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client, running):
     response = client.get(reverse("tournament-new"))
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
+
+
+# --- what the checks cost ----------------------------------------------------------------------------
+
+def queries(client, path: str, **headers) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as context:
+        assert client.get(path, **headers).status_code == 200
+    return len(context)
+
+
+def test_the_run_permission_costs_a_page_a_fixed_few_queries(client, django_user_model, running):
+    anonymous = {path: queries(client, path) for path in ("/tournaments/", f"/tournaments/{running.pk}/")}
+    group = Group.objects.create(name="runners")
+    group.permissions.add(Permission.objects.get(codename="scope_run"))
+    user = django_user_model.objects.create(username="runner")
+    user.groups.add(group)
+    client.force_login(user)
+    for path, count in anonymous.items():
+        # The session, the user, and the user's own and group permissions (each read once per request).
+        assert queries(client, path) <= count + 4, path
+
+
+def test_the_judge_listing_reads_a_fixed_number_of_queries_whatever_the_number_of_judges(client, make_token):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {make_token('admin')}"}
+    factories.fake_judge("first")
+    one = (queries(client, "/api/v1/judges"), queries(client, "/api/v1/judges", **headers))
+    for i in range(10):
+        factories.fake_judge(f"judge-{i}")
+    assert (queries(client, "/api/v1/judges"), queries(client, "/api/v1/judges", **headers)) == one
