@@ -1,0 +1,147 @@
+"""How good is a leaderboard as a benchmark: separability and agreement with a reference board.
+
+The definitions follow Arena-Hard (Li, Chiang et al. 2024, "From Crowdsourced Data to High-Quality
+Benchmarks: Arena-Hard and BenchBuilder Pipeline", section 4, and the LMSYS blog post of 2024-04-19):
+
+- *separability*: the share of model pairs whose confidence intervals do not overlap;
+- *agreement with confidence*: over the pairs the *reference* separates, +1 when the benchmark separates
+  the pair in the same order, -1 when it separates it in the opposite order, 0 when it cannot separate
+  it; averaged over those pairs;
+- *Brier score*: the benchmark's probability that a is above b, from the normal approximation of the
+  rating difference (its bootstrap mean and variance: P = Phi(mean / sd)), scored against the reference
+  order (1 when the reference puts a above b, else 0). Arena-Hard scores it against the reference
+  ranking; we score only the pairs the reference *separates* (the pairs of the agreement), so that a
+  coin flip of the reference is never taken as the truth;
+- *Spearman* and *Kendall* (tau-b) correlation of the two orders.
+
+Everything is computed on the models both boards place (``models``); ``pairs`` is their number of
+pairs; each statistic says on how many pairs it stands. A pair is separated when one interval lies
+wholly above the other; an open side (an unbounded interval) is infinite. No Django in here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+from scipy.stats import kendalltau, norm, spearmanr
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One model on a board: its interval (-inf / +inf for an open side); boards list them best first."""
+
+    model: str
+    low: float
+    high: float
+
+
+@dataclass(frozen=True, eq=False)
+class Spread:
+    """Mean and covariance of the ratings over the bootstrap (or the sandwich), in rating points.
+
+    Differences of ratings do not depend on where the ratings are pinned, so any gauge will do.
+    """
+
+    models: tuple[str, ...]
+    mean: np.ndarray  # (m,)
+    cov: np.ndarray  # (m, m)
+
+    def difference(self, a: str, b: str) -> tuple[float, float] | None:
+        """Mean and variance of rating(a) - rating(b); None when either model is not in the spread."""
+        if a not in self.models or b not in self.models:
+            return None
+        i, j = self.models.index(a), self.models.index(b)
+        variance = self.cov[i, i] + self.cov[j, j] - 2.0 * self.cov[i, j]
+        return float(self.mean[i] - self.mean[j]), max(0.0, float(variance))
+
+    def as_dict(self, digits: int = 4) -> dict:
+        return {"models": list(self.models), "mean": np.round(self.mean, digits).tolist(),
+                "cov": np.round(self.cov, digits).tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Spread:
+        return cls(tuple(data["models"]), np.asarray(data["mean"], dtype=np.float64),
+                   np.asarray(data["cov"], dtype=np.float64))
+
+    @classmethod
+    def from_samples(cls, models: Sequence[str], samples: np.ndarray) -> Spread:
+        """From bootstrap ratings, one round per row."""
+        cov = np.cov(samples, rowvar=False) if samples.shape[0] > 1 else np.zeros((samples.shape[1],) * 2)
+        return cls(tuple(models), samples.mean(axis=0), np.atleast_2d(cov))
+
+
+@dataclass(frozen=True)
+class Quality:
+    models: int  # models on both boards
+    pairs: int  # pairs of those models
+    separated_pairs: int  # pairs the benchmark separates
+    separability: float | None  # separated_pairs / pairs
+    reference_pairs_separated: int  # pairs the reference separates: the agreement and Brier pairs
+    agreement_with_confidence: float | None
+    brier: float | None
+    brier_pairs: int  # reference-separated pairs whose difference the benchmark's spread knows
+    spearman: float | None  # on ``models`` models
+    kendall: float | None
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def separated(a: Placement, b: Placement) -> int:
+    """+1 when a's interval lies wholly above b's, -1 when wholly below, 0 when they overlap."""
+    if a.low > b.high:
+        return 1
+    if b.low > a.high:
+        return -1
+    return 0
+
+
+def probability_above(mean: float, variance: float) -> float:
+    """P(difference > 0) for a normal difference with this mean and variance."""
+    if variance <= 0.0:
+        return 1.0 if mean > 0 else 0.0 if mean < 0 else 0.5
+    return float(norm.cdf(mean / math.sqrt(variance)))
+
+
+def benchmark_quality(board: Sequence[Placement], reference: Sequence[Placement],
+                      spread: Spread | None = None) -> Quality:
+    """``board`` judged against ``reference`` (both best first); ``spread`` of the board for the Brier score."""
+    in_reference = {p.model: p for p in reference}
+    common = [p for p in board if p.model in in_reference]
+    pairs = list(combinations(common, 2))  # a before b on the board: the board puts a above b
+    ours = [separated(a, b) for a, b in pairs]
+    theirs = [separated(in_reference[a.model], in_reference[b.model]) for a, b in pairs]
+    scored = [(o * t, a, b, t) for (a, b), o, t in zip(pairs, ours, theirs, strict=True) if t != 0]
+    squared = []
+    if spread is not None:
+        for _, a, b, t in scored:
+            difference = spread.difference(a.model, b.model)
+            if difference is not None:
+                squared.append((probability_above(*difference) - (1.0 if t > 0 else 0.0)) ** 2)
+    spearman, kendall = _rank_correlations([p.model for p in common], [p.model for p in reference])
+    separated_pairs = sum(1 for o in ours if o != 0)
+    return Quality(
+        models=len(common), pairs=len(pairs), separated_pairs=separated_pairs,
+        separability=separated_pairs / len(pairs) if pairs else None,
+        reference_pairs_separated=len(scored),
+        agreement_with_confidence=float(np.mean([s for s, *_ in scored])) if scored else None,
+        brier=float(np.mean(squared)) if squared else None, brier_pairs=len(squared),
+        spearman=spearman, kendall=kendall,
+    )
+
+
+def _rank_correlations(order: list[str], reference_order: list[str]) -> tuple[float | None, float | None]:
+    """Spearman and Kendall between two orders of the same models (positions; no ties)."""
+    if len(order) < 2:
+        return None, None
+    position = {name: k for k, name in enumerate(m for m in reference_order if m in set(order))}
+    ours = np.arange(len(order), dtype=np.float64)
+    theirs = np.array([position[name] for name in order], dtype=np.float64)
+    if len(order) == 2:  # scipy warns on two points; the orders either agree or they do not
+        value = 1.0 if theirs[0] < theirs[1] else -1.0
+        return value, value
+    return float(spearmanr(ours, theirs).statistic), float(kendalltau(ours, theirs).statistic)
