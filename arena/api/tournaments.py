@@ -59,6 +59,11 @@ class EstimateOut(Schema):
     seconds: float | None
     cache_hits: int
     seconds_basis: str
+    detectable_win_rate: float | None = Field(
+        None, description="smallest win rate (over the anchor, or between neighbours) detected at 80% power by a "
+                          "one-sided sign test at 5%; null: too few matches per pair")
+    tie_rate: float | None = None
+    power_basis: str = ""
 
 
 class CreatedOut(Schema):

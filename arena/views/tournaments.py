@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from .. import estimates, leaderboards, lifecycle, progress, ratings, tasks
 from ..models import Competitor, Dataset, HumanVote, JudgeConfig, Match, Prompt, Tournament
 from ..tournaments import TournamentError
+from . import quality
 
 SCHEDULES = [("round_robin", "Round robin: every pair on every prompt"),
              ("anchor", "Anchor: everyone against one model"),
@@ -112,6 +113,7 @@ def tournament_detail(request, tournament_id: int):
     if request.htmx:
         return render(request, "tournaments/detail.html#live", context)
     context["brackets"] = _brackets(tournament) if tournament.schedule == Tournament.Schedule.BRACKET else None
+    context.update(quality.tournament_section(tournament))
     context["recent"] = progress.matches(tournament=tournament.pk).filter(status=Match.Status.DONE) \
         .order_by("-pk")[:20]
     return render(request, "tournaments/detail.html", context)

@@ -95,7 +95,7 @@ def test_a_fitted_board_carries_the_bootstrap_spread_of_its_ratings(simulate):
     # The difference's spread matches the gap of the point ratings and the width of the intervals.
     gap = board.row("A").rating - board.row("C").rating
     assert mean == pytest.approx(gap, rel=0.05)
-    assert 0 < variance
+    assert variance > 0
     placements = [Placement(r.model, r.ci_low, r.ci_high) for r in board.rows]
     found = benchmark_quality(placements, placements, board.spread)
     assert found.agreement_with_confidence == pytest.approx(1.0)
