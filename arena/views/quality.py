@@ -37,8 +37,13 @@ def tournament_section(tournament: Tournament) -> dict:
 
 def _texts(neighbours: list[dict]) -> list[dict]:
     return [{**row, "observed_text": _percent(row["observed_win_rate"]),
-             "detectable_text": _percent(row["detectable_win_rate"], "no edge")}
-            for row in neighbours]
+             "detectable_text": _detectable_text(row)} for row in neighbours]
+
+
+def _detectable_text(row: dict) -> str:
+    if row["decisive"] + row["ties"] == 0:
+        return "never met"
+    return _percent(row["detectable_win_rate"], "none: too few decisive battles")
 
 
 def _percent(value: float | None, missing: str = "–") -> str:
