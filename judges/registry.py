@@ -40,7 +40,7 @@ BACKENDS: dict[str, str] = {
 
 SPEC_KEYS = {
     "backend", "model", "protocol", "prompt_style", "params", "max_output_tokens",
-    "max_new_tokens", "tie_margin", "via", "rubric",
+    "max_new_tokens", "tie_margin", "via", "rubric", "length_rule_chars",
 }  # fmt: skip
 DEFAULT_VIA = {"per_criterion": "generate", "pointwise": "logprob"}
 
@@ -99,11 +99,14 @@ def options_from_spec(spec: Mapping[str, Any]) -> JudgeOptions:
             max_new_tokens=int(spec.get("max_new_tokens", JudgeOptions.max_new_tokens)),
             tie_margin=float(spec.get("tie_margin", 0.0)),
             via=via,
+            length_rule_chars=None if spec.get("length_rule_chars") is None else int(spec["length_rule_chars"]),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"invalid judge spec value: {exc}") from exc
     if (options.max_output_tokens is not None and options.max_output_tokens < 1) or options.max_new_tokens < 1:
         raise ConfigurationError("max_output_tokens and max_new_tokens must be positive")
+    if options.length_rule_chars is not None and options.length_rule_chars < 0:
+        raise ConfigurationError("length_rule_chars must be a non-negative number of characters")
     if not 0.0 <= options.tie_margin < 0.5:
         raise ConfigurationError(f"tie_margin must be in [0, 0.5), got {options.tie_margin}")
     return options
