@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from . import leaderboards
-from .models import HumanVote, Tournament
+from .models import HumanVote, Judgment, Tournament
 from .ratings import power
-from .ratings.quality import Placement, Spread, benchmark_quality
+from .ratings.quality import Placement, Spread, anchor_informativeness, benchmark_quality
 
 
 def compare(*, query: leaderboards.LeaderboardQuery, reference: leaderboards.LeaderboardQuery) -> dict:
@@ -57,3 +57,17 @@ def human_reference(*, tournament: Tournament) -> leaderboards.LeaderboardQuery 
 
 def _bound(value: float | None, open_side: float) -> float:
     return open_side if value is None else float(value)
+
+
+def tournament_anchor_informativeness(*, tournament: Tournament) -> dict | None:
+    """For an anchor tournament: the share of (prompt, pair of models) cases where the two models got
+    different verdicts against the anchor, from its judgments (None for other schedules or no anchor)."""
+    if tournament.schedule != Tournament.Schedule.ANCHOR or tournament.anchor_id is None:
+        return None
+    rows = Judgment.objects.filter(match__tournament=tournament).values_list(
+        "match__prompt_id", "match__competitor_a_id", "match__competitor_b_id", "score_a")
+    anchor = tournament.anchor_id
+    scores = {(prompt, b if a == anchor else a): (1.0 - score if a == anchor else score)
+              for prompt, a, b, score in rows if anchor in (a, b)}
+    share, cases = anchor_informativeness(scores)
+    return {"anchor": tournament.anchor.name, "informativeness": share, "cases": cases}

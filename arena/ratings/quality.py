@@ -145,3 +145,21 @@ def _rank_correlations(order: list[str], reference_order: list[str]) -> tuple[fl
         value = 1.0 if theirs[0] < theirs[1] else -1.0
         return value, value
     return float(spearmanr(ours, theirs).statistic), float(kendalltau(ours, theirs).statistic)
+
+
+def anchor_informativeness(against_anchor: dict[tuple[object, str], float]) -> tuple[float | None, int]:
+    """Share of (prompt, pair of models) cases where the two models got different verdicts against the
+    anchor ("Mediocrity is the key for LLM as a Judge Anchor Selection"): an anchor that beats, or loses
+    to, everyone tells the models apart on no prompt. ``against_anchor[(prompt, model)]`` is the model's
+    score against the anchor on that prompt (1 win, 1/2 tie, 0 loss; soft scores by their side of 1/2).
+    Returns the share and the number of cases."""
+    by_prompt: dict[object, list[int]] = {}
+    for (prompt, _), score in against_anchor.items():
+        by_prompt.setdefault(prompt, []).append(int(np.sign(score - 0.5)))
+    cases = differing = 0
+    for outcomes in by_prompt.values():
+        counts = np.bincount(np.asarray(outcomes) + 1, minlength=3)
+        n = len(outcomes)
+        cases += n * (n - 1) // 2
+        differing += n * (n - 1) // 2 - int(sum(c * (c - 1) // 2 for c in counts))
+    return (differing / cases if cases else None), cases

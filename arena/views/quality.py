@@ -23,16 +23,19 @@ def section(query: leaderboards.LeaderboardQuery, compare: str) -> SafeString:
 
 
 def tournament_section(tournament: Tournament) -> dict:
-    """The tournament page's figures: its board against the human board, when humans voted on its models."""
+    """The tournament page's figures: its board against the human board, when humans voted on its models,
+    and its anchor's informativeness."""
+    anchor = quality.tournament_anchor_informativeness(tournament=tournament)
     reference = quality.human_reference(tournament=tournament)
     if reference is None:
-        return {"quality": None}
+        return {"quality": None, "anchor_informativeness": anchor}
     query = leaderboards.LeaderboardQuery(source=leaderboards.JUDGE, tournament=str(tournament.pk))
     try:
         found = quality.compare(query=query, reference=reference)
     except (leaderboards.LeaderboardError, ratings.RatingError):
-        return {"quality": None}
-    return {"quality": found, "compare": reference.source, "neighbours": _texts(found["neighbours"])}
+        return {"quality": None, "anchor_informativeness": anchor}
+    return {"quality": found, "compare": reference.source, "neighbours": _texts(found["neighbours"]),
+            "anchor_informativeness": anchor}
 
 
 def _texts(neighbours: list[dict]) -> list[dict]:

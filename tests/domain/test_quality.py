@@ -161,3 +161,14 @@ def _tournament(name: str, schedule: str) -> Tournament:
                                               models=list(Competitor.objects.values_list("name", flat=True)),
                                               judge=judge.pk)
     return tournament
+
+
+def test_an_anchor_tournament_page_shows_the_anchors_informativeness(client):
+    factories.prompts_with_outputs({"tiny": 1, "mid": 100, "big": 300}, prompts=4)
+    judge = factories.fake_judge(name="anchor judge")
+    tournament, _ = lifecycle.open_tournament(name="anchored", schedule="anchor", models=["tiny", "mid", "big"],
+                                              judge=judge.pk, anchor="mid")
+    factories.judge_all(tournament)
+    # Longer wins: big beats the anchor and tiny loses to it on every prompt, so every case differs.
+    page = client.get(reverse("tournament", args=[tournament.pk])).content.decode()
+    assert "<strong>100%</strong> of\n    4 (prompt, pair of models) cases" in page

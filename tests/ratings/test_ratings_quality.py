@@ -100,3 +100,14 @@ def test_a_fitted_board_carries_the_bootstrap_spread_of_its_ratings(simulate):
     found = benchmark_quality(placements, placements, board.spread)
     assert found.agreement_with_confidence == pytest.approx(1.0)
     assert found.brier < 0.01
+
+
+def test_an_anchor_is_informative_where_the_models_get_different_verdicts_against_it():
+    from arena.ratings.quality import anchor_informativeness
+
+    # Prompt 1: x wins, y ties, z loses: all 3 pairs differ. Prompt 2: all three win: none differs.
+    scores = {(1, "x"): 1.0, (1, "y"): 0.5, (1, "z"): 0.0, (2, "x"): 1.0, (2, "y"): 0.9, (2, "z"): 1.0}
+    assert anchor_informativeness(scores) == (pytest.approx(0.5), 6)
+    # The best model as anchor beats everyone everywhere: it tells nobody apart.
+    assert anchor_informativeness({(p, m): 0.0 for p in range(3) for m in "xyz"}) == (0.0, 9)
+    assert anchor_informativeness({}) == (None, 0)
