@@ -21,7 +21,7 @@ from django.db.models import Sum
 from judges.cache import task_key
 from judges.registry import JudgeOptions, spec_fingerprint
 
-from . import judging, leaderboards, ratings, tournaments
+from . import judging, leaderboards, quality, ratings, tournaments
 from .models import Competitor, JudgeConfig, Judgment, Match, Output, Prompt, Tournament
 from .ratings import power
 
@@ -225,10 +225,27 @@ def _seconds_per_call(config: JudgeConfig) -> tuple[float | None, str]:
 # --- anchor ----------------------------------------------------------------------------------------
 
 def suggest_anchor(*, competitors: list[Competitor]) -> AnchorSuggestion | None:
-    """The model nearest the median of the current leaderboard: a mediocre anchor separates the others
-    best ("Mediocrity is the key for LLM-as-a-judge anchor selection")."""
+    """The most informative anchor of a finished anchor screen of these models, when there is one; else
+    the model nearest the median of the current leaderboard: a mediocre anchor separates the others best
+    ("Mediocrity is the key for LLM-as-a-judge anchor selection")."""
     if not competitors:
         return None
+    median = _median_anchor(competitors)
+    screens = quality.screened_anchors(competitors=competitors)
+    if not screens:
+        return median
+    best = screens[0]
+    by_name = {c.name: c for c in competitors}
+    reason = (f"{best['anchor']} was the most informative anchor of the screen ({best['tournament']}): the models "
+              f"got different verdicts against it in {best['informativeness']:.0%} of {best['cases']} "
+              "(prompt, pair of models) cases")
+    others = ", ".join(f"{s['anchor']} {s['informativeness']:.0%}" for s in screens[1:])
+    reason += f" (then {others})" if others else ""
+    reason += f". By median rating it would be {median.competitor.name}." if median else "."
+    return AnchorSuggestion(competitor=by_name[best["anchor"]], reason=reason)
+
+
+def _median_anchor(competitors: list[Competitor]) -> AnchorSuggestion | None:
     try:
         board = leaderboards.get_leaderboard(leaderboards.LeaderboardQuery())
     except (leaderboards.LeaderboardError, ratings.RatingError):

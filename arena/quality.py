@@ -8,12 +8,15 @@ comparable.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 
 from . import leaderboards
-from .models import HumanVote, Judgment, Tournament
+from .models import Competitor, HumanVote, Judgment, Tournament
 from .ratings import power
 from .ratings.quality import Placement, Spread, anchor_informativeness, benchmark_quality
+
+SCREEN_PREFIX = "anchor screen"  # the name of the tournaments of an anchor screen (see anchors.py)
 
 
 def compare(*, query: leaderboards.LeaderboardQuery, reference: leaderboards.LeaderboardQuery) -> dict:
@@ -71,3 +74,19 @@ def tournament_anchor_informativeness(*, tournament: Tournament) -> dict | None:
               for prompt, a, b, score in rows if anchor in (a, b)}
     share, cases = anchor_informativeness(scores)
     return {"anchor": tournament.anchor.name, "informativeness": share, "cases": cases}
+
+
+def screened_anchors(*, competitors: Sequence[Competitor]) -> list[dict]:
+    """Informativeness of each screened anchor among ``competitors``, best first: from the finished
+    anchor screens (``anchors.screen_anchors``) that played all of them (the latest screen per anchor)."""
+    wanted = {c.pk for c in competitors}
+    found: dict[str, dict] = {}
+    screens = (Tournament.objects.filter(name__startswith=SCREEN_PREFIX, status=Tournament.Status.FINISHED,
+                                         anchor__in=wanted).select_related("anchor").order_by("-pk"))
+    for screen in screens:
+        if screen.anchor.name in found or not wanted <= set(screen.competitors.values_list("pk", flat=True)):
+            continue
+        figure = tournament_anchor_informativeness(tournament=screen)
+        if figure and figure["cases"]:
+            found[screen.anchor.name] = {**figure, "tournament": screen.name}
+    return sorted(found.values(), key=lambda f: (-f["informativeness"], f["anchor"]))

@@ -144,7 +144,8 @@ def _rank_correlations(order: list[str], reference_order: list[str]) -> tuple[fl
     if len(order) == 2:  # scipy warns on two points; the orders either agree or they do not
         value = 1.0 if theirs[0] < theirs[1] else -1.0
         return value, value
-    return float(spearmanr(ours, theirs).statistic), float(kendalltau(ours, theirs).statistic)
+    # Rounded: identical orders give 0.9999999999999999 in float arithmetic, which reads as a difference.
+    return round(float(spearmanr(ours, theirs).statistic), 12), round(float(kendalltau(ours, theirs).statistic), 12)
 
 
 def anchor_informativeness(against_anchor: dict[tuple[object, str], float]) -> tuple[float | None, int]:

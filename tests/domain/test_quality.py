@@ -172,3 +172,41 @@ def test_an_anchor_tournament_page_shows_the_anchors_informativeness(client):
     # Longer wins: big beats the anchor and tiny loses to it on every prompt, so every case differs.
     page = client.get(reverse("tournament", args=[tournament.pk])).content.decode()
     assert "<strong>100%</strong> of\n    4 (prompt, pair of models) cases" in page
+
+
+def test_an_anchor_screen_ranks_the_mid_strength_model_first_and_the_suggestion_uses_it():
+    from arena import anchors, estimates, quality
+
+    factories.prompts_with_outputs({"tiny": 1, "small": 50, "mid": 150, "large": 300, "huge": 600}, prompts=12)
+    judge = factories.fake_judge(name="screen judge")
+    models = ["tiny", "small", "mid", "large", "huge"]
+    opened = anchors.screen_anchors(models=models, judge=judge.pk, prompts=10)
+    # The cost comes first: five drafts, each 4 models x 10 prompts against its anchor.
+    assert [(t.status, e.matches) for t, e in opened] == [("draft", 40)] * 5
+    competitors = list(Competitor.objects.filter(name__in=models))
+    assert estimates.suggest_anchor(competitors=competitors) is None  # no leaderboard and no finished screen yet
+    for tournament, _ in opened:
+        lifecycle.start(tournament=tournament)
+        factories.judge_all(tournament)
+    ranked = quality.screened_anchors(competitors=competitors)
+    # Longer always wins: the middle model splits the others 2-2 on every prompt; the extremes split nobody.
+    assert ranked[0]["anchor"] == "mid" and ranked[0]["informativeness"] == pytest.approx(4 / 6)
+    assert {r["anchor"]: r["informativeness"] for r in ranked}["huge"] == 0.0
+    suggestion = estimates.suggest_anchor(competitors=competitors)
+    assert suggestion.competitor.name == "mid" and "most informative anchor of the screen" in suggestion.reason
+
+
+def test_the_screen_command_shows_the_cost_first_and_refuses_unknown_models():
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    factories.prompts_with_outputs({"a": 1, "b": 50, "c": 150}, prompts=4)
+    factories.fake_judge(name="cmd judge")
+    out = StringIO()
+    call_command("screen_anchors", "--models", "a,b,c", "--judge", "cmd judge", "--prompts", "3", stdout=out)
+    assert "3 screens, 36 judge calls in all" in out.getvalue()
+    assert set(Tournament.objects.values_list("status", flat=True)) == {"draft"}
+    with pytest.raises(CommandError, match="nobody"):
+        call_command("screen_anchors", "--models", "a,nobody", "--judge", "cmd judge", stdout=out)
