@@ -30,6 +30,12 @@ class BudgetIn(Schema):
     usd: float | None = Field(None, gt=0)
 
 
+class StopIn(Schema):
+    rule: str = Field(description="'top_k' (the k best separated from the rest), 'neighbours' (every adjacent "
+                                  "pair separated) or 'separability' (share of separated pairs >= value)")
+    value: float | None = Field(None, description="k for top_k, the share for separability")
+
+
 class TournamentIn(Schema):
     name: str
     schedule: str = Field(description="anchor, single_elimination, round_robin or adaptive")
@@ -42,6 +48,7 @@ class TournamentIn(Schema):
     budget: BudgetIn = BudgetIn()
     seed: int | None = None
     start: bool = Field(True, description="false: only estimate, and keep the tournament as a draft")
+    stop: StopIn | None = Field(None, description="adaptive only: stop when the target is met (or the budget ends)")
 
     model_config = {"json_schema_extra": {"examples": [{
         "name": "mt-bench writing cup", "schedule": "single_elimination",

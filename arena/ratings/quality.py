@@ -164,3 +164,32 @@ def anchor_informativeness(against_anchor: dict[tuple[object, str], float]) -> t
         cases += n * (n - 1) // 2
         differing += n * (n - 1) // 2 - int(sum(c * (c - 1) // 2 for c in counts))
     return (differing / cases if cases else None), cases
+
+
+STOP_RULES = ("top_k", "neighbours", "separability")
+
+
+def check_stop_rule(rule: str, value: float | None) -> None:
+    """Raise ValueError naming what is wrong with a stop rule."""
+    if rule not in STOP_RULES:
+        raise ValueError(f"unknown stop rule {rule!r}; use one of {', '.join(STOP_RULES)}")
+    if rule == "top_k" and not (isinstance(value, int | float) and value >= 1 and float(value).is_integer()):
+        raise ValueError("the top_k stop rule needs a whole number k >= 1")
+    if rule == "separability" and not (isinstance(value, int | float) and 0.0 < value <= 1.0):
+        raise ValueError("the separability stop rule needs a share in (0, 1]")
+
+
+def target_met(board: Sequence[Placement], rule: str, value: float | None = None) -> bool:
+    """Whether a board (best first) meets a stop rule: ``top_k`` (each of the k best models is separated
+    from every model below them), ``neighbours`` (every adjacent pair is separated) or ``separability``
+    (the share of separated pairs is at least ``value``)."""
+    check_stop_rule(rule, value)
+    if len(board) < 2:
+        return False
+    if rule == "neighbours":
+        return all(separated(a, b) == 1 for a, b in zip(board, board[1:], strict=False))
+    if rule == "top_k":
+        k = int(value)
+        return k < len(board) and all(separated(a, b) == 1 for a in board[:k] for b in board[k:])
+    pairs = list(combinations(board, 2))
+    return sum(1 for a, b in pairs if separated(a, b) != 0) / len(pairs) >= value

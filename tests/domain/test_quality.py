@@ -210,3 +210,35 @@ def test_the_screen_command_shows_the_cost_first_and_refuses_unknown_models():
     assert set(Tournament.objects.values_list("status", flat=True)) == {"draft"}
     with pytest.raises(CommandError, match="nobody"):
         call_command("screen_anchors", "--models", "a,nobody", "--judge", "cmd judge", stdout=out)
+
+
+def test_an_adaptive_tournament_stops_when_its_target_is_met_and_says_so(client, settings):
+    settings.ARENA_ADAPTIVE_ROUNDS = 30
+    factories.prompts_with_outputs({"one": 1, "two": 200, "three": 400}, prompts=40)
+    judge = factories.fake_judge(name="stop judge")
+    stopped, _ = lifecycle.open_tournament(name="stops", schedule="adaptive", models=["one", "two", "three"],
+                                           judge=judge.pk, stop={"rule": "neighbours"})
+    for _ in range(30):
+        factories.judge_all(stopped)  # ten rounds at a time
+    stopped.refresh_from_db()
+    assert stopped.status == "finished" and stopped.plan["stopped"]["rule"] == "neighbours"
+    assert stopped.plan["stopped"]["after_round"] < 30
+    page = client.get(reverse("tournament", args=[stopped.pk])).content.decode()
+    assert "Stopped at its target after round" in page and "every pair of neighbours separated" in page
+
+
+@pytest.mark.parametrize(("schedule", "stop", "message"), [
+    ("round_robin", {"rule": "neighbours"}, "adaptive schedule only"),
+    ("adaptive", {"rule": "tau"}, "unknown stop rule"),
+    ("adaptive", {"rule": "top_k", "value": 0}, "whole number"),
+    ("adaptive", {"rule": "separability", "value": 2}, "share"),
+])
+def test_a_bad_stop_rule_is_refused_and_creates_nothing(api, schedule, stop, message):
+    factories.prompts_with_outputs({"one": 1, "two": 200}, prompts=2)
+    judge = factories.fake_judge(name="refusing judge")
+    response = api.client.post("/api/v1/tournaments", data={"name": "bad stop", "schedule": schedule,
+                                                             "models": ["one", "two"], "judge": judge.pk,
+                                                             "stop": stop},
+                               content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {api.token}")
+    assert response.status_code == 400 and message in response.json()["detail"]
+    assert not Tournament.objects.exists()

@@ -111,3 +111,18 @@ def test_an_anchor_is_informative_where_the_models_get_different_verdicts_agains
     # The best model as anchor beats everyone everywhere: it tells nobody apart.
     assert anchor_informativeness({(p, m): 0.0 for p in range(3) for m in "xyz"}) == (0.0, 9)
     assert anchor_informativeness({}) == (None, 0)
+
+
+def test_stop_rules_read_the_intervals_of_a_board():
+    from arena.ratings.quality import target_met
+
+    board = [Placement("A", 30, 40), Placement("B", 10, 20), Placement("C", 5, 15), Placement("D", -10, 0)]
+    assert target_met(board, "top_k", 1) and not target_met(board, "top_k", 2)  # B and C overlap
+    assert target_met(board, "top_k", 3)  # A, B, C all lie above D
+    assert not target_met(board, "neighbours")
+    assert target_met(board[:2] + board[3:], "neighbours")
+    assert target_met(board, "separability", 5 / 6) and not target_met(board, "separability", 0.9)
+    with pytest.raises(ValueError, match="unknown stop rule"):
+        target_met(board, "tau")
+    with pytest.raises(ValueError, match="whole number"):
+        target_met(board, "top_k", 1.5)
