@@ -28,8 +28,9 @@ class ResultAdmin(admin.ModelAdmin):
 
 @admin.register(m.Competitor)
 class CompetitorAdmin(admin.ModelAdmin):
-    list_display = ["name", "created_at"]
-    search_fields = ["name", "description"]
+    list_display = ["name", "family", "created_at"]
+    list_filter = ["family"]
+    search_fields = ["name", "description", "family"]
     date_hierarchy = "created_at"
 
 
@@ -83,7 +84,7 @@ class JudgeConfigForm(forms.ModelForm):
 @admin.register(m.JudgeConfig)
 class JudgeConfigAdmin(admin.ModelAdmin):
     form = JudgeConfigForm
-    list_display = ["name", "version", "backend", "model", "protocol", "prompt_style", "both_orders"]
+    list_display = ["name", "version", "backend", "model", "protocol", "prompt_style", "both_orders", "family"]
     list_filter = ["backend", "protocol", "prompt_style", "both_orders"]
     search_fields = ["name", "model", "notes"]
 

@@ -25,6 +25,8 @@ DATA_DIR = Path(__file__).parent / "demo_data" / "vicuna80"
 DATASET = "vicuna80"
 # File-name keys to the arena's competitor names (the MT-bench demo uses the same ones).
 MODELS = {"bard": "bard", "claude": "claude-v1", "gpt35": "gpt-3.5-turbo", "gpt4": "gpt-4", "vicuna-13b": "vicuna-13b"}
+# Families for the judges page's self-preference measure (a GPT reviewer on GPT answers).
+FAMILIES = {"bard": "palm", "claude-v1": "claude", "gpt-3.5-turbo": "gpt", "gpt-4": "gpt", "vicuna-13b": "llama"}
 REVIEW_SOURCES = {"ratings-gpt4": "gpt-4-review", "ratings-gpt35": "gpt-3.5-review"}
 PAIR_FILE = re.compile(r"answer[-_](?P<x>.+?)-vs-answer[-_](?P<y>.+?)-(?:human|gpt4|gpt35)-reviewer")
 SCORES = {1: HumanVote.Winner.A, 2: HumanVote.Winner.B, 3: HumanVote.Winner.TIE}
@@ -51,6 +53,8 @@ def load_vicuna80() -> dict[str, dict | int]:
         "reviews": ingest.import_battles(stream=ingest.jsonl_stream(list(_reviews(answers))), jsonl=True).as_dict(),
         "human_votes": _load_votes(),
     }
+    for name, family in FAMILIES.items():
+        Competitor.objects.filter(name=name, family="").update(family=family)
     Dataset.objects.filter(name=DATASET).update(description=DESCRIPTION,
                                                 license=(DATA_DIR / "ATTRIBUTION.md").read_text())
     return result

@@ -4,6 +4,10 @@ Judge calls come from the schedule (both orders, K brackets per prompt, one call
 per-criterion judges, one per output for pointwise ones) less the verdicts the judge's cache already
 holds; tokens from the stored prompt and output lengths; dollars from the judge's price params;
 seconds from the judge's measured speed (its recent judgments, else its latest ``judge_eval`` run).
+``detectable_win_rate`` is the smallest edge the tournament will detect at 80% power (one-sided sign
+test at 5%, ``ratings.power``): a model against the anchor (anchor schedule), any pair (round robin), or
+neighbours in the final order (elimination and adaptive, whose matches are spread over about n - 1
+adjacent pairs), from the matches per such pair and the judge's tie rate so far (or a stated default).
 """
 
 from __future__ import annotations
@@ -17,14 +21,16 @@ from django.db.models import Sum
 from judges.cache import task_key
 from judges.registry import JudgeOptions, spec_fingerprint
 
-from . import judging, leaderboards, ratings, tournaments
+from . import judging, leaderboards, quality, ratings, tournaments
 from .models import Competitor, JudgeConfig, Judgment, Match, Output, Prompt, Tournament
+from .ratings import power
 
 # Characters per token for text we have not tokenised (the usual rule of thumb for English).
 CHARS_PER_TOKEN = 4
 # The judge's template around the prompt and outputs (instructions, rubric, labels), in tokens.
 TEMPLATE_TOKENS = 150
 RECENT_JUDGMENTS = 50
+TIE_RATE_JUDGMENTS = 500  # the judge's latest judgments that set the expected tie rate
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,9 @@ class Estimate:
     seconds: float | None
     cache_hits: int = 0
     seconds_basis: str = ""
+    detectable_win_rate: float | None = None  # None: too few matches per pair to detect any edge
+    tie_rate: float = power.DEFAULT_TIE_RATE
+    power_basis: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -67,11 +76,39 @@ def estimate(*, tournament: Tournament) -> Estimate:
         prompt_tokens = round(calls * (text + 2 * answer + template))
     completion_tokens = calls * _completion_tokens_per_call(config)
     seconds, basis = _seconds_per_call(config)
+    detectable, tie_rate, power_basis = _detectable(tournament, matches, outputs)
     return Estimate(
         matches=matches, judge_calls=calls, tokens=prompt_tokens + completion_tokens,
         usd=round(_usd(config, prompt_tokens, completion_tokens), 6),
         seconds=round(seconds * calls, 1) if seconds is not None else None, cache_hits=hits, seconds_basis=basis,
+        detectable_win_rate=detectable, tie_rate=tie_rate, power_basis=power_basis,
     )
+
+
+def _detectable(tournament: Tournament, matches: int, outputs: dict) -> tuple[float | None, float, str]:
+    """The smallest win rate detected at 80% power between the compared pairs, the tie rate it assumes, and
+    what both rest on."""
+    n = len({c for by_competitor in outputs.values() for c in by_competitor})
+    if n < 2:
+        return None, power.DEFAULT_TIE_RATE, "fewer than two models"
+    round_robin = tournament.schedule == Tournament.Schedule.ROUND_ROBIN
+    pairs = n * (n - 1) // 2 if round_robin else n - 1
+    tie_rate, tie_basis = _tie_rate(tournament.judge_config)
+    per_pair = matches / pairs
+    compared = {Tournament.Schedule.ANCHOR: "each model against the anchor",
+                Tournament.Schedule.ROUND_ROBIN: "each pair"}.get(tournament.schedule, "neighbours in the final order")
+    detectable = power.detectable_win_rate(per_pair * (1.0 - tie_rate))
+    basis = (f"{compared}: {per_pair:.0f} matches per pair, {tie_rate:.0%} ties ({tie_basis}); "
+             "one-sided sign test, 5% level, 80% power")
+    return (None if detectable is None else round(detectable, 4)), tie_rate, basis
+
+
+def _tie_rate(config: JudgeConfig) -> tuple[float, str]:
+    scores = list(Judgment.objects.filter(judge_config=config).order_by("-pk")
+                  .values_list("score_a", flat=True)[:TIE_RATE_JUDGMENTS])
+    if not scores:
+        return power.DEFAULT_TIE_RATE, "no verdicts of this judge yet: a default"
+    return sum(1 for s in scores if s == 0.5) / len(scores), f"its last {len(scores)} verdicts"
 
 
 def _exact_pairs(tournament: Tournament, outputs: dict) -> list[tuple[int, int, int]] | None:
@@ -188,10 +225,27 @@ def _seconds_per_call(config: JudgeConfig) -> tuple[float | None, str]:
 # --- anchor ----------------------------------------------------------------------------------------
 
 def suggest_anchor(*, competitors: list[Competitor]) -> AnchorSuggestion | None:
-    """The model nearest the median of the current leaderboard: a mediocre anchor separates the others
-    best ("Mediocrity is the key for LLM-as-a-judge anchor selection")."""
+    """The most informative anchor of a finished anchor screen of these models, when there is one; else
+    the model nearest the median of the current leaderboard: a mediocre anchor separates the others best
+    ("Mediocrity is the key for LLM-as-a-judge anchor selection")."""
     if not competitors:
         return None
+    median = _median_anchor(competitors)
+    screens = quality.screened_anchors(competitors=competitors)
+    if not screens:
+        return median
+    best = screens[0]
+    by_name = {c.name: c for c in competitors}
+    reason = (f"{best['anchor']} was the most informative anchor of the screen ({best['tournament']}): the models "
+              f"got different verdicts against it in {best['informativeness']:.0%} of {best['cases']} "
+              "(prompt, pair of models) cases")
+    others = ", ".join(f"{s['anchor']} {s['informativeness']:.0%}" for s in screens[1:])
+    reason += f" (then {others})" if others else ""
+    reason += f". By median rating it would be {median.competitor.name}." if median else "."
+    return AnchorSuggestion(competitor=by_name[best["anchor"]], reason=reason)
+
+
+def _median_anchor(competitors: list[Competitor]) -> AnchorSuggestion | None:
     try:
         board = leaderboards.get_leaderboard(leaderboards.LeaderboardQuery())
     except (leaderboards.LeaderboardError, ratings.RatingError):

@@ -205,6 +205,7 @@ def _write_outputs(batch: list[tuple[int, OutputRow]], state: _UploadState) -> N
     if state.writing:
         insert_rows(Output, OUTPUT_COLUMNS, new, stamp=("created_at", "updated_at"))
         Output.objects.bulk_update(changed, ["turns", "metadata", "char_count", "token_count"])
+        _note_families(rows, state)
         state.result.created += len(new)
         state.result.replaced += len(changed)
 
@@ -318,6 +319,13 @@ def _resolve_competitors(names: list[str], state: _UploadState) -> None:
         created = dict(Competitor.objects.filter(name__in=to_create).values_list("name", "id"))
         state.competitor_ids.update(created)
         state.new_competitor_ids.update(created.values())
+
+
+def _note_families(rows: list[tuple[int, OutputRow]], state: _UploadState) -> None:
+    """A ``family`` in an output's metadata names its model's family, where none is set yet."""
+    families = {row.model: row.metadata["family"] for _, row in rows if row.metadata.get("family")}
+    for model, family in families.items():
+        Competitor.objects.filter(pk=state.competitor_ids[model], family="").update(family=family)
 
 
 def _same(obj: Any, values: dict) -> bool:

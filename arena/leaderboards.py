@@ -49,6 +49,10 @@ JUDGE, HUMAN, ALL = "judge", "human", "all"
 GENERATION_KEY = "leaderboard:generation"
 MAX_PRIOR = 10  # virtual ties per pair; a small whole number keeps the set of cacheable queries small
 READ_MARK_SECONDS = 300  # a snapshot's read_at is written at most this often
+# The ratings' covariance is stored for boards up to this size (m * m numbers: 64 models ~ 80 kB of JSON);
+# larger boards get separability and agreement from their intervals, but no Brier score.
+SPREAD_MAX_MODELS = 64
+INTERNAL_KEYS = frozenset({"spread"})  # payload entries for the quality statistics, not shown as a board
 
 
 class LeaderboardError(ValueError):
@@ -342,6 +346,8 @@ def compute_payload(query: LeaderboardQuery) -> dict:
         components=[asdict(c) for c in board.components],
         pairs=[asdict(p) for p in board.pairs],
     )
+    if board.spread is not None and len(board.spread.models) <= SPREAD_MAX_MODELS:
+        payload["spread"] = board.spread.as_dict()
     if board.raw_ratings is not None:
         payload["raw_ratings"] = dict(board.raw_ratings)
         payload["style_coefficients"] = dict(board.style_coefficients or {})

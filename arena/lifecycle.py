@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from . import estimates, limits, tournaments
 from .models import Competitor, Dataset, JudgeConfig, Output, Prompt, Tournament
+from .ratings.quality import check_stop_rule
 from .tournaments import TournamentError
 
 # What users call the schedules; "bracket" is the stored value of single elimination.
@@ -166,6 +167,7 @@ def open_tournament(
     seed: int | None = None,
     start: bool = True,
     created_by=None,
+    stop: dict | None = None,
 ) -> tuple[Tournament, estimates.Estimate]:
     """Validate a tournament request by names, create it with its estimate, and start it unless
     ``start`` is false (then it stays a draft). A request that would make no match is refused."""
@@ -180,6 +182,8 @@ def open_tournament(
     _check_outputs(competitors + ([anchor_row] if anchor_row else []), prompt_rows)
     plan = {"brackets_per_prompt": _brackets(brackets_per_prompt, stored_schedule), "seeding": _seeding(seeding),
             "prompt_ids": sorted(prompts.ids), "seed": _seed(seed)}
+    if stop:
+        plan["stop"] = _stop_rule(stop, stored_schedule)
     with transaction.atomic():
         tournament = create_tournament(
             name=name, judge_config=config, competitors=competitors, schedule=stored_schedule, anchor=anchor_row,
@@ -473,6 +477,18 @@ def _brackets(value: int, schedule: str) -> int:
     if value > 1 and schedule != Tournament.Schedule.BRACKET:
         raise TournamentError("brackets_per_prompt is for the single_elimination schedule")
     return value
+
+
+def _stop_rule(value: dict, schedule: str) -> dict:
+    """An adaptive tournament's target: it stops when its intervals meet it, or its budget ends."""
+    if schedule != Tournament.Schedule.ADAPTIVE:
+        raise TournamentError("a stop rule applies to the adaptive schedule only")
+    rule, target = value.get("rule"), value.get("value")
+    try:
+        check_stop_rule(rule, target)
+    except ValueError as exc:
+        raise TournamentError(str(exc)) from None
+    return {"rule": rule, "value": target}
 
 
 def _seeding(value: str) -> str:

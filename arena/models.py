@@ -35,6 +35,9 @@ class Competitor(models.Model):
 
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
+    family = models.CharField(max_length=100, blank=True, db_index=True,
+                              help_text="Model family (e.g. gpt, claude, llama): a judge of the same family may "
+                                        "favour it; the judges page measures that.")
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -203,6 +206,10 @@ class JudgeConfig(models.Model):
     rubric = models.ForeignKey(Rubric, on_delete=models.PROTECT, related_name="judge_configs")
     both_orders = models.BooleanField(default=True)
     notes = models.TextField(blank=True)
+    # Not part of the spec: it describes the judge's model, so it may be corrected on a used configuration.
+    family = models.CharField(max_length=100, blank=True,
+                              help_text="The judge model's family (e.g. gpt): its self-preference is measured "
+                                        "on the competitors of this family.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = VersionedQuerySet.as_manager()

@@ -279,6 +279,11 @@ ARENA_LEADERBOARD_CACHE_SECONDS = env_int("ARENA_LEADERBOARD_CACHE_SECONDS", 360
 ARENA_LEADERBOARD_READ_WINDOW_SECONDS = env_int("ARENA_LEADERBOARD_READ_WINDOW_SECONDS", 7 * 24 * 3600)
 # How much each source counts when a leaderboard combines them (source=all), e.g. '{"human": 2}';
 # a source not named counts 1, a source with weight 0 is left out.
+# The model family of each imported judge source, for the judges page's self-preference measure.
+ARENA_SOURCE_FAMILIES = json.loads(env_str("ARENA_SOURCE_FAMILIES", '{"gpt-4-review": "gpt", "gpt-3.5-review": "gpt"}'))
+if not isinstance(ARENA_SOURCE_FAMILIES, dict) or not all(isinstance(v, str) for v in ARENA_SOURCE_FAMILIES.values()):
+    raise ImproperlyConfigured('ARENA_SOURCE_FAMILIES must be a JSON object of family names, '
+                               'e.g. {"gpt-4-review": "gpt"}')
 ARENA_SOURCE_WEIGHTS = json.loads(env_str("ARENA_SOURCE_WEIGHTS", "{}"))
 if not isinstance(ARENA_SOURCE_WEIGHTS, dict) or not all(
         isinstance(v, int | float) and v >= 0 for v in ARENA_SOURCE_WEIGHTS.values()):

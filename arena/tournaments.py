@@ -15,9 +15,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from scipy.stats import norm
 
 from . import leaderboards, ratings, scheduling
 from .models import Competitor, Match, Output, Prompt, Tournament
+from .ratings.quality import Placement, target_met
 
 
 class TournamentError(ValueError):
@@ -233,11 +235,30 @@ def _advance_adaptive(tournament: Tournament) -> list[int]:
     if tournament.matches.filter(status__in=[Match.Status.PENDING, Match.Status.RUNNING]).exists():
         return []
     last = tournament.matches.aggregate(r=Max("round"))["r"] or 0
-    if last >= settings.ARENA_ADAPTIVE_ROUNDS:
+    if last >= settings.ARENA_ADAPTIVE_ROUNDS or _stopped_at_target(tournament, last):
         return []
     with transaction.atomic():
         made = _create_matches(tournament, _adaptive_pairs(tournament, last + 1), round_number=last + 1)
     return [m.pk for m in made]
+
+
+def _stopped_at_target(tournament: Tournament, last_round: int) -> bool:
+    """A stop rule in the plan ({"rule": "top_k" | "neighbours" | "separability", "value": ...}) that the
+    intervals after ``last_round`` meet: no next round, and the plan says why the tournament stopped."""
+    stop = tournament.plan.get("stop")
+    if not stop or not last_round:
+        return False
+    current, errors = _current_estimates(tournament)
+    if not current:
+        return False
+    z = float(norm.ppf(0.975))  # the 95% intervals of the leaderboards
+    order = sorted(current, key=lambda c: -current[c])
+    board = [Placement(str(c), current[c] - z * errors[c], current[c] + z * errors[c]) for c in order]
+    if not target_met(board, stop["rule"], stop.get("value")):
+        return False
+    tournament.plan["stopped"] = {**stop, "after_round": last_round}
+    Tournament.objects.filter(pk=tournament.pk).update(plan=tournament.plan)
+    return True
 
 
 def _adaptive_pairs(tournament: Tournament, round_number: int) -> dict[int, list[scheduling.Pair]]:

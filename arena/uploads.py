@@ -232,6 +232,9 @@ class PromptRow(_Row):
         return self.turns if self.turns is not None else [self.prompt]
 
 
+FAMILY_CHARS = 100  # Competitor.family
+
+
 class OutputRow(_Row):
     prompt_id: PromptId
     model: ModelName
@@ -245,6 +248,9 @@ class OutputRow(_Row):
         tokens = token_count(metadata)
         if tokens is not None and tokens > INT_MAX:
             raise ValueError(f"token count {tokens} is larger than the largest the database stores ({INT_MAX})")
+        family = metadata.get("family")
+        if family is not None and not (isinstance(family, str) and len(family) <= FAMILY_CHARS):
+            raise ValueError(f"family must be text of at most {FAMILY_CHARS} characters (the model's family)")
         return metadata
 
     @model_validator(mode="after")

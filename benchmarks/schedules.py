@@ -10,7 +10,11 @@ Bradley-Terry fit (``arena.ratings``). For each schedule and size it prints the 
 after which Kendall tau with the true ranking stays >= 0.9 (at that check and the next three, one
 check every N calls; median over seeds; ">cap" when it never did within 200 calls per model) and
 the mean 95% interval width at a fixed budget (25 calls per model), with the ratio to
-single elimination (random seeding) run in the same process.
+single elimination (random seeding) run in the same process. Beside it, the calls after which each
+stop rule of adaptive tournaments is first met (``ratings.quality.target_met`` on the 95% intervals
+of ``scheduling.adaptive_estimates``, as ``tournaments`` checks it after each round): the top 3
+separated from the rest, every pair of neighbours separated, separability >= 0.8; and Kendall tau
+with the true ranking at that moment (does stopping there give a trustworthy ranking?).
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import kendalltau
+from scipy.stats import kendalltau, norm
 
 from arena import scheduling
 from arena.ratings import Cells, RatingError, compute_leaderboard
+from arena.ratings.quality import Placement, target_met
 
 TARGET_TAU = 0.9
 POSITION_BIAS = 0.3  # logits in favour of the output shown first
@@ -36,6 +41,7 @@ BUDGET_CALLS_PER_MODEL = 25
 CAP_CALLS_PER_MODEL = 200
 SUSTAIN = 3  # the target counts as reached when tau also holds at the next 3 checks (tau is noisy)
 PRIOR = "__prior__"  # one tie of every model against a virtual average model keeps every rating finite
+STOP_RULES = {"top-3": ("top_k", 3), "neighbours": ("neighbours", None), "sep>=0.8": ("separability", 0.8)}
 
 
 @dataclass
@@ -189,29 +195,51 @@ SCHEDULES: dict[str, Schedule] = {
 }
 
 
-def run(schedule: Schedule, models: int, prompts: int, seed: int) -> tuple[float, float]:
+def run(schedule: Schedule, models: int, prompts: int, seed: int) -> tuple[float, float, dict]:
     """Judge calls after which tau stays >= the target (at that check and the next SUSTAIN ones; inf
-    if not within the cap), and the mean interval width at the fixed budget."""
+    if not within the cap), the mean interval width at the fixed budget, and for each stop rule the
+    calls and tau when it was first met (inf, nan when never within the cap)."""
     world = make_world(models, prompts, seed)
     record = Record(models)
     rng = np.random.default_rng(seed + 1)
     budget, cap = BUDGET_CALLS_PER_MODEL * models, CAP_CALLS_PER_MODEL * models
     step = max(4, models)  # check the ranking every `models` calls
     width, next_check, streak_start, streak = float("nan"), step, 0, 0
+    stops: dict[str, tuple[float, float]] = {}
     for batch in schedule(world, record, prompts, rng):
         for a, b, prompt in batch:
             record.add(a, b, world.match(a, b, prompt))
             if record.calls == budget:
                 width = record.ratings(ci="sandwich")[1]
-            if record.calls >= next_check and streak <= SUSTAIN:
+            if record.calls >= next_check and (streak <= SUSTAIN or len(stops) < len(STOP_RULES)):
                 next_check += step
-                if kendalltau(record.ratings()[0], world.strength).statistic >= TARGET_TAU:
+                tau = kendalltau(record.ratings()[0], world.strength).statistic
+                if tau >= TARGET_TAU:
                     streak_start, streak = (streak_start or record.calls), streak + 1
                 else:
                     streak_start, streak = 0, 0
-        if record.calls >= cap or (streak > SUSTAIN and record.calls >= budget):
+                _check_stops(record, stops, tau)
+        if record.calls >= cap or (streak > SUSTAIN and record.calls >= budget and len(stops) == len(STOP_RULES)):
             break
-    return (streak_start if streak > SUSTAIN else float("inf")), width
+    found = {name: stops.get(name, (float("inf"), float("nan"))) for name in STOP_RULES}
+    return (streak_start if streak > SUSTAIN else float("inf")), width, found
+
+
+def _check_stops(record: Record, stops: dict[str, tuple[float, float]], tau: float) -> None:
+    """Note the calls and tau at which each stop rule is first met, on the intervals the arena checks."""
+    if len(stops) == len(STOP_RULES):
+        return
+    names = [str(i) for i in range(record.models)]
+    rating, error = scheduling.adaptive_estimates(Cells.from_battles(record.a, record.b, record.score,
+                                                                     models=names))
+    if not rating:
+        return
+    z = float(norm.ppf(0.975))
+    board = [Placement(m, rating[m] - z * error[m], rating[m] + z * error[m])
+             for m in sorted(rating, key=lambda m: -rating[m])]
+    for name, (rule, value) in STOP_RULES.items():
+        if name not in stops and target_met(board, rule, value):
+            stops[name] = (record.calls, tau)
 
 
 def main() -> None:
@@ -221,20 +249,29 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=100)
     args = parser.parse_args()
     started = time.monotonic()
-    header = f"{'models':>6}  {'schedule':<34} {'calls to tau>=0.9':>18} {'vs single elim.':>15} {'CI width':>9}"
+    stop_titles = "".join(f" {name + ' (tau)':>18}" for name in STOP_RULES)
+    header = (f"{'models':>6}  {'schedule':<34} {'calls to tau>=0.9':>18} {'vs single elim.':>15} {'CI width':>9}"
+              + stop_titles)
     lines = [header, "-" * len(header)]
     for models in args.sizes:
         results = {}
         for name, schedule in SCHEDULES.items():
             runs = [run(schedule, models, args.prompts, seed) for seed in range(args.seeds)]
-            results[name] = (statistics.median(r[0] for r in runs), float(np.nanmean([r[1] for r in runs])))
+            stops = {rule: (statistics.median(r[2][rule][0] for r in runs),
+                            float(np.nanmedian([r[2][rule][1] for r in runs]))
+                            if any(np.isfinite(r[2][rule][1]) for r in runs) else float("nan"))
+                     for rule in STOP_RULES}
+            results[name] = (statistics.median(r[0] for r in runs), float(np.nanmean([r[1] for r in runs])), stops)
         baseline = results["single_elimination"][0]
-        for name, (calls, width) in results.items():
-            shown = f"{calls:.0f}" if np.isfinite(calls) else f">{CAP_CALLS_PER_MODEL * models}"
+        cap = f">{CAP_CALLS_PER_MODEL * models}"
+        for name, (calls, width, stops) in results.items():
+            shown = f"{calls:.0f}" if np.isfinite(calls) else cap
             ratio = f"{calls / baseline:.2f}" if np.isfinite(calls) and np.isfinite(baseline) else "-"
-            lines.append(f"{models:>6}  {name:<34} {shown:>18} {ratio:>15} {width:>9.0f}")
+            targets = "".join(f" {(f'{c:.0f} ({t:.2f})' if np.isfinite(c) else cap):>18}" for c, t in stops.values())
+            lines.append(f"{models:>6}  {name:<34} {shown:>18} {ratio:>15} {width:>9.0f}{targets}")
     lines.append(f"(median over {args.seeds} seeds, {args.prompts} prompts; CI width: mean 95% sandwich interval "
-                 f"in rating points at {BUDGET_CALLS_PER_MODEL} calls per model; {time.monotonic() - started:.0f} s)")
+                 f"in rating points at {BUDGET_CALLS_PER_MODEL} calls per model; stop rules: calls when first met "
+                 f"(median Kendall tau then); {time.monotonic() - started:.0f} s)")
     print("\n".join(lines))  # noqa: T201 - a benchmark's output is its table
 
 

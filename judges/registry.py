@@ -41,7 +41,7 @@ BACKENDS: dict[str, str] = {
 
 SPEC_KEYS = {
     "backend", "model", "protocol", "prompt_style", "params", "max_output_tokens",
-    "max_new_tokens", "tie_margin", "via", "rubric",
+    "max_new_tokens", "tie_margin", "via", "rubric", "length_rule_chars",
 }  # fmt: skip
 DEFAULT_VIA = {"per_criterion": "generate", "pointwise": "logprob"}
 # The numeric options' ranges, as keyword bounds (``at_least``, ``at_most``, ``below``, ``whole``):
@@ -134,6 +134,7 @@ def options_from_spec(spec: Mapping[str, Any]) -> JudgeOptions:
             max_new_tokens=int(spec.get("max_new_tokens", JudgeOptions.max_new_tokens)),
             tie_margin=float(spec.get("tie_margin", 0.0)),
             via=via,
+            length_rule_chars=None if spec.get("length_rule_chars") is None else int(spec["length_rule_chars"]),
         )
     except (TypeError, ValueError, OverflowError) as exc:
         # OverflowError: float() of an integer past ~1.8e308, such as a 400-digit tie_margin.
@@ -141,6 +142,8 @@ def options_from_spec(spec: Mapping[str, Any]) -> JudgeOptions:
     tokens = [options.max_new_tokens] + ([options.max_output_tokens] if options.max_output_tokens is not None else [])
     if not all(1 <= count <= MAX_TOKENS for count in tokens):
         raise ConfigurationError(f"max_output_tokens and max_new_tokens must be 1 to {MAX_TOKENS}")
+    if options.length_rule_chars is not None and options.length_rule_chars < 0:
+        raise ConfigurationError("length_rule_chars must be a non-negative number of characters")
     if not 0.0 <= options.tie_margin < 0.5:
         raise ConfigurationError(f"tie_margin must be in [0, 0.5), got {options.tie_margin}")
     return options

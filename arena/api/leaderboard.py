@@ -103,5 +103,6 @@ def leaderboard(request: HttpRequest, params: Query[LeaderboardParams]):
 
 
 def _json(payload: dict, with_pairs: bool) -> str:
-    shown = payload if with_pairs else {k: v for k, v in payload.items() if k != "pairs"}
+    hidden = leaderboards.INTERNAL_KEYS if with_pairs else {"pairs", *leaderboards.INTERNAL_KEYS}
+    shown = {k: v for k, v in payload.items() if k not in hidden}
     return json.dumps(shown)

@@ -42,6 +42,12 @@ class BudgetIn(Schema):
         return lifecycle.parse_budget(value) if isinstance(value, dict) else value
 
 
+class StopIn(Schema):
+    rule: str = Field(description="'top_k' (the k best separated from the rest), 'neighbours' (every adjacent "
+                                  "pair separated) or 'separability' (share of separated pairs >= value)")
+    value: float | None = Field(None, description="k for top_k, the share for separability")
+
+
 class TournamentIn(Schema):
     name: str
     schedule: str = Field(description="anchor, single_elimination, round_robin or adaptive")
@@ -55,6 +61,7 @@ class TournamentIn(Schema):
     budget: BudgetIn = BudgetIn()
     seed: int | None = Field(None, ge=0, le=limits.BIGINT_MAX)
     start: bool = Field(True, description="false: only estimate, and keep the tournament as a draft")
+    stop: StopIn | None = Field(None, description="adaptive only: stop when the target is met (or the budget ends)")
 
     model_config = {"json_schema_extra": {"examples": [{
         "name": "mt-bench writing cup", "schedule": "single_elimination",
@@ -72,6 +79,11 @@ class EstimateOut(Schema):
     seconds: float | None
     cache_hits: int
     seconds_basis: str
+    detectable_win_rate: float | None = Field(
+        None, description="smallest win rate (over the anchor, or between neighbours) detected at 80% power by a "
+                          "one-sided sign test at 5%; null: too few matches per pair")
+    tie_rate: float | None = None
+    power_basis: str = ""
 
 
 class CreatedOut(Schema):

@@ -28,6 +28,7 @@ from arena.ratings import tables
 from arena.ratings.cells import Battles, Cells
 from arena.ratings.errors import RatingError
 from arena.ratings.leaderboard import compute_leaderboard
+from arena.ratings.quality import Spread
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Board:
     confidence: float
     style_coefficients: Mapping[str, float] | None = None  # of the largest component
     raw_ratings: Mapping[str, float] | None = None  # uncontrolled ratings of the largest component
+    spread: Spread | None = None  # of the rated models of the largest component (see quality.py)
 
 
 def rate_components(
@@ -105,16 +107,16 @@ def rate_components(
                "virtual_ties": virtual_ties if method == "bt" and style is None else 0.0}
     rows: list[BoardRow] = []
     components: list[Component] = []
-    coefficients = raw = None
+    coefficients = raw = spread = None
     for index, members in enumerate(_groups(cells, _played_labels(cells))):
         part, part_style = _subset(data, style, members)
         found = _rate_one(part, part_style, index, anchor if anchor in members else None, **options)
         rows += found.rows
         components.append(found.component)
         if index == 0:
-            coefficients, raw = found.coefficients, found.raw
+            coefficients, raw, spread = found.coefficients, found.raw, found.spread
     return Board(method=method, rows=tuple(rows), components=tuple(components), pairs=head_to_head(cells),
-                 confidence=confidence, style_coefficients=coefficients, raw_ratings=raw)
+                 confidence=confidence, style_coefficients=coefficients, raw_ratings=raw, spread=spread)
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ class _Rated:
     component: Component
     coefficients: Mapping[str, float] | None
     raw: Mapping[str, float] | None
+    spread: Spread | None = None
 
 
 def _rate_one(data: Cells | Battles, style: np.ndarray | None, index: int, anchor: str | None, *,
@@ -135,7 +138,7 @@ def _rate_one(data: Cells | Battles, style: np.ndarray | None, index: int, ancho
     rating = np.full(m, np.nan)
     low, high = np.full(m, -np.inf), np.full(m, np.inf)
     predicted = np.full(m, np.nan)
-    coefficients = raw = None
+    coefficients = raw = spread = None
     core_anchor = anchor if anchor is not None and cells.models.index(anchor) in core else None
     if len(core) >= 2:
         part, part_style = _subset(data, style, [cells.models[k] for k in core])
@@ -148,6 +151,7 @@ def _rate_one(data: Cells | Battles, style: np.ndarray | None, index: int, ancho
         reference, pinned = board.anchor, board.anchor_pinned
         coefficients = board.style_coefficients
         raw = board.raw_ratings
+        spread = board.spread
     else:
         # One model alone is the only one with a finite rating: it sits at the anchor rating.
         reference, pinned = cells.models[core[0]], True
@@ -173,7 +177,7 @@ def _rate_one(data: Cells | Battles, style: np.ndarray | None, index: int, ancho
     component = Component(index=index, models=tuple(row.model for row in rows),
                           rated=tuple(cells.models[k] for k in sorted(core)), anchor=reference,
                           anchor_pinned=pinned, battles=cells.n_battles)
-    return _Rated(rows, component, coefficients, raw)
+    return _Rated(rows, component, coefficients, raw, spread)
 
 
 def _position(rating: float, low: float, high: float, name: str) -> tuple:

@@ -14,6 +14,7 @@ from arena.ratings import style as style_control
 from arena.ratings.cells import Battles, Cells
 from arena.ratings.errors import RatingError
 from arena.ratings.pairs import fold
+from arena.ratings.quality import Spread
 
 METHODS = ("bt", "elo")
 TIES = ("half", "davidson")
@@ -45,6 +46,7 @@ class Leaderboard:
     style_coefficients: Mapping[str, float] | None = None  # logits per RMS unit of each feature
     raw_ratings: Mapping[str, float] | None = None  # uncontrolled ratings, beside style-controlled ones
     redrawn_rounds: int = 0  # degenerate bootstrap resamples drawn again
+    spread: Spread | None = None  # mean and covariance of the ratings, for the Brier score of quality.py
 
     def row(self, model: str) -> LeaderboardRow:
         for row in self.rows:
@@ -121,6 +123,7 @@ def compute_leaderboard(
         style_coefficients=estimate.coefficients,
         raw_ratings=raw,
         redrawn_rounds=estimate.redrawn,
+        spread=_spread(cells.models, estimate),
     )
 
 
@@ -210,6 +213,14 @@ def _style(
         samples = style_control.style_bootstrap(battles, features, result, rounds, rng) * bt.RATING_PER_LOGIT
         return replace(estimate, samples=samples)
     return estimate
+
+
+def _spread(models: tuple[str, ...], estimate: _Estimate) -> Spread | None:
+    if estimate.samples is not None:
+        return Spread.from_samples(models, estimate.samples)
+    if estimate.cov is not None:
+        return Spread(tuple(models), estimate.points, estimate.cov)
+    return None
 
 
 def _pin(values: np.ndarray, anchor: int | None, anchor_rating: float) -> np.ndarray:

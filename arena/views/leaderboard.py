@@ -14,6 +14,7 @@ from django.utils.safestring import mark_safe
 
 from .. import leaderboards, plots, ratings
 from ..models import Competitor, JudgeConfig, Tournament
+from . import quality
 
 PRIORS = (0, 1, 2, 5, 10)
 SORTS = ("rank", "rank_ub", "model", "rating", "battles", "record", "win_rate", "predicted", "raw")
@@ -26,7 +27,7 @@ DEFAULTS = {"source": "all", "method": "bt", "prior": "0", "sort": "rank", "dir"
 def leaderboard_page(request: HttpRequest) -> HttpResponse:
     params = _params(request)
     links = _links(params)
-    status = 200
+    status, rated = 200, True
     try:
         query = _query(params)
         if params["format"] in {"csv", "json"}:
@@ -36,16 +37,20 @@ def leaderboard_page(request: HttpRequest) -> HttpResponse:
             query, f"page:{params['sort']}:{params['dir']}", lambda board: render_to_string(
                 "leaderboard.html#board", {"params": params, **links, **board_context(board, params)})))
     except leaderboards.LeaderboardError as exc:
-        board_html, status = _problem(str(exc), params, links), 400
+        board_html, status, rated = _problem(str(exc), params, links), 400, False
     except ratings.RatingError as exc:
-        board_html = _problem(f"These battles cannot be rated: {exc}", params, links)
+        board_html, rated = _problem(f"These battles cannot be rated: {exc}", params, links), False
+    # Sorting and polling swap the board alone; the controls swap the board and the quality section.
+    quality_html = quality.section(query, params["compare"]) if rated else ""
     if request.htmx:
-        return HttpResponse(board_html, status=status)
+        return HttpResponse(board_html if request.htmx.target == "board" else board_html + quality_html,
+                            status=status)
     # New models or tournaments show up in the controls within CONTROLS_SECONDS, new sources at once.
     controls_html = mark_safe(leaderboards.cached_text(  # our own template's output, escaped inside
         f"controls:{sorted(params.items())}", lambda: render_to_string(
             "leaderboard.html#controls", {"params": params, "controls": _controls()}), timeout=CONTROLS_SECONDS))
-    context = {"params": params, "controls_html": controls_html, "board_html": board_html, **links}
+    context = {"params": params, "controls_html": controls_html, "board_html": board_html,
+               "quality_html": quality_html, **links}
     return render(request, "leaderboard.html", context, status=status)
 
 
@@ -63,7 +68,7 @@ def _params(request: HttpRequest) -> dict:
         "style_control": get.get("style_control", "") in {"1", "on", "true"},
         "prior": get.get("prior", "0"),
         "sort": sort if sort in SORTS else "rank", "dir": "desc" if get.get("dir") == "desc" else "asc",
-        "format": get.get("format", ""),
+        "format": get.get("format", ""), "compare": get.get("compare", ""),
     }
 
 
@@ -233,7 +238,7 @@ def _download(context: dict, kind: str) -> HttpResponse:
         rows = [{"component": t["component"]["index"], **{key: row[key] for _, key, _ in shown},
                  "rating": row["rating"], "ci_low": row["ci_low"], "ci_high": row["ci_high"]}
                 for t in context["tables"] for row in t["rows"]]
-        meta = {k: v for k, v in context["board"].items() if k not in {"models", "pairs"}}
+        meta = {k: v for k, v in context["board"].items() if k not in {"models", "pairs", *leaderboards.INTERNAL_KEYS}}
         response = JsonResponse({**meta, "rows": rows}, json_dumps_params={"ensure_ascii": False})
     else:
         buffer = io.StringIO()

@@ -13,6 +13,7 @@ from .. import estimates, leaderboards, lifecycle, progress, ratings, tasks
 from ..models import Competitor, Dataset, HumanVote, JudgeConfig, Match, Prompt, Tournament
 from ..scopes import RUN, user_may
 from ..tournaments import TournamentError
+from . import quality
 from .access import scope_required
 
 SCHEDULES = [("round_robin", "Round robin: every pair on every prompt"),
@@ -114,6 +115,7 @@ def tournament_detail(request, tournament_id: int, *, refusal: str = "", status:
     if request.htmx:
         return render(request, "tournaments/detail.html#live", context, status=status)
     context["brackets"] = _brackets(tournament) if tournament.schedule == Tournament.Schedule.BRACKET else None
+    context.update(quality.tournament_section(tournament))
     context["recent"] = progress.matches(tournament=tournament.pk).filter(status=Match.Status.DONE) \
         .order_by("-pk")[:20]
     context["can_run"] = user_may(request.user, RUN)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
 from judges.base import Backend, Completion, JudgeError, LabelScores, PairTask, Rubric, Verdict
+from judges.length_rule import apply_length_rule
 from judges.parsing import cut_at_separator, label_winner
 from judges.prompts import DEFAULT_RUBRIC, Mode, Style
 
@@ -26,6 +27,8 @@ class JudgeOptions:
     ``max_new_tokens``: generation limit for protocols that generate.
     ``tie_margin``: a probability within ``0.5 ± tie_margin`` counts as a tie.
     ``via``: how ``per_criterion`` and ``pointwise`` ask the model, ``generate`` or ``logprob``.
+    ``length_rule_chars``: WildBench's rule, a weak win by an answer this many characters longer is a
+    tie (``judges.length_rule``); ``None``: off.
     """
 
     prompt_style: Style = "chat"
@@ -33,6 +36,7 @@ class JudgeOptions:
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
     tie_margin: float = 0.0
     via: Mode = "generate"
+    length_rule_chars: int | None = None
 
 
 class ProtocolJudge:
@@ -50,10 +54,15 @@ class ProtocolJudge:
         if not tasks:
             return []
         try:
-            return self._judge_many(list(tasks))
+            verdicts = self._judge_many(list(tasks))
         except JudgeError as exc:
             # A failure of the whole batch (model not loadable, bad config) lands in every slot.
             return [exc] * len(tasks)
+        chars = self.options.length_rule_chars
+        if chars is None:
+            return verdicts
+        return [apply_length_rule(task, verdict, chars) if isinstance(verdict, Verdict) else verdict
+                for task, verdict in zip(tasks, verdicts, strict=True)]
 
     def _judge_many(self, tasks: list[PairTask]) -> list[Verdict | JudgeError]:
         raise NotImplementedError

@@ -177,3 +177,22 @@ def test_failure_states_are_pages_not_errors(live_server, browser, db):
     page.goto(f"{live_server.url}/leaderboard/")
     assert "Updating" in page.locator(".board").inner_text()
     shot(page, "leaderboard-updating")
+
+
+def test_compare_with_shows_the_quality_section_in_place_and_sorting_keeps_one_copy(live_server, browser,
+                                                                                   arena_data):
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(f"{live_server.url}/leaderboard/?source=judge")
+    assert page.locator("#quality dl").count() == 0  # neighbours only, until a reference is chosen
+    with page.expect_response(lambda r: "/leaderboard/" in r.url and r.request.headers.get("hx-request")):
+        page.get_by_label("Compare with").select_option("human")
+    page.wait_for_function("location.search.includes('compare=human')")
+    section = page.locator("#quality")
+    assert section.count() == 1 and "Against the human board" in section.inner_text()
+    assert "Agreement with confidence" in section.inner_text()
+    page.get_by_role("link", name="Model", exact=True).first.click()
+    page.wait_for_function("location.search.includes('sort=model')")
+    assert page.locator("#quality").count() == 1 and page.locator("#board").count() == 1
+    page.set_viewport_size(PHONE)
+    assert no_horizontal_scroll(page)
+    shot(page, "leaderboard-compare-390")
