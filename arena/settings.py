@@ -247,6 +247,9 @@ ARENA_VOTE_MIN_SECONDS = float(os.environ.get("ARENA_VOTE_MIN_SECONDS", "2"))
 ARENA_VOTE_TICKET_SECONDS = env_int("ARENA_VOTE_TICKET_SECONDS", 3600)
 ARENA_VOTES_PER_MINUTE_SESSION = env_int("ARENA_VOTES_PER_MINUTE_SESSION", 20)
 ARENA_VOTES_PER_MINUTE_IP = env_int("ARENA_VOTES_PER_MINUTE_IP", 120)
+# New sessions and battle tickets one address may make the vote page write for anonymous voters per
+# hour: a brisk voter needs one every ten seconds (360 an hour); a few share an address behind a NAT.
+ARENA_VOTE_TICKETS_PER_HOUR_IP = env_int("ARENA_VOTE_TICKETS_PER_HOUR_IP", 1000)
 
 LOGGING = {
     "version": 1,

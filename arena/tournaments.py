@@ -16,12 +16,20 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from . import leaderboards, ratings, scheduling
+from . import leaderboards, limits, ratings, scheduling
 from .models import Competitor, Dataset, JudgeConfig, Match, Output, Prompt, Tournament
 
 
 class TournamentError(ValueError):
     pass
+
+
+def _check_name(name: str) -> None:
+    """Every tournament is created here: its name is shown and linked on every page (arena.limits)."""
+    try:
+        limits.check_name(name, field="name")
+    except ValueError as exc:
+        raise TournamentError(str(exc)) from None
 
 
 def create_tournament(
@@ -36,6 +44,7 @@ def create_tournament(
     created_by=None,
     start: bool = True,
 ) -> Tournament:
+    _check_name(name)
     if schedule not in Tournament.Schedule.values:
         raise TournamentError(f"unknown schedule {schedule!r}; choose one of {', '.join(Tournament.Schedule.values)}")
     if schedule == Tournament.Schedule.ANCHOR and anchor is None:
@@ -324,9 +333,11 @@ def rejudge(*, tournament: Tournament, judge_config: JudgeConfig, name: str = ""
     """
     if judge_config.pk == tournament.judge_config_id:
         raise TournamentError("that is the tournament's own judge: use retry_failed to re-run failures")
+    name = name or f"{tournament.name} / {judge_config}"
+    _check_name(name)
     with transaction.atomic():
         copy = Tournament.objects.create(
-            name=name or f"{tournament.name} / {judge_config}", description=tournament.description,
+            name=name, description=tournament.description,
             judge_config=judge_config, schedule=tournament.schedule, anchor=tournament.anchor,
             dataset=tournament.dataset, category=tournament.category, status=Tournament.Status.RUNNING,
             plan={k: v for k, v in tournament.plan.items() if k != "estimate"}, budget=tournament.budget,
