@@ -118,7 +118,10 @@ def issue_ticket(*, voter: Voter, battle_filter: BattleFilter, rng: random.Rando
             return _show_again(voter, battle_filter)
         if rng.random() < 0.5:
             left, right = right, left
-        take_anonymous_write(voter)
+        try:
+            take_anonymous_write(voter)
+        except VoteRejected:
+            return _show_again_or(voter, battle_filter)
         try:
             with transaction.atomic():
                 return BattleTicket.objects.create(
@@ -156,6 +159,14 @@ def _show_again(voter: Voter, battle_filter: BattleFilter) -> BattleTicket:
                 and _restart(ticket):
             return ticket
     raise NoBattle("no battle left for you here: you have judged every pair these filters allow")
+
+
+def _show_again_or(voter: Voter, battle_filter: BattleFilter) -> BattleTicket:
+    """Past the address's limit a voter still gets the battles they hold; only a new one is refused."""
+    try:
+        return _show_again(voter, battle_filter)
+    except NoBattle:
+        raise VoteRejected(_too_many_writes(), status=429) from None
 
 
 def _restart(ticket: BattleTicket) -> bool:
@@ -354,8 +365,12 @@ def take_anonymous_write(voter: Voter) -> None:
     limit = settings.ARENA_VOTE_TICKETS_PER_HOUR_IP
     window = int(timezone.now().timestamp() // 3600)
     if _count(f"voting:anonymous-writes:ip:{voter.ip}:{window}", timeout=7200) > limit:
-        raise VoteRejected(f"too many new battles from your network address this hour (limit {limit}); vote on "
-                           "the battles you have, log in, or come back later", status=429)
+        raise VoteRejected(_too_many_writes(), status=429)
+
+
+def _too_many_writes() -> str:
+    return (f"too many new battles from your network address this hour (limit "
+            f"{settings.ARENA_VOTE_TICKETS_PER_HOUR_IP}); vote on the battles you have, log in, or come back later")
 
 
 def _count(key: str, *, timeout: int) -> int:
