@@ -24,6 +24,10 @@ def keep_one_ticket_per_voter_and_battle(apps, schema_editor):
             keep = (same.filter(used_at__isnull=False).order_by("used_at", "pk").first()
                     or same.order_by("-issued_at", "-pk").first())
             same.exclude(pk=keep.pk).delete()
+    if schema_editor.connection.vendor == "postgresql":
+        # Fire the deferred foreign key checks of these deletes now: PostgreSQL refuses to build the
+        # constraint's index in a transaction with trigger events pending.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):
