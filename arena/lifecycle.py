@@ -218,6 +218,11 @@ def create_tournament(
     _check_texts(name=name, category=category)
     if not name:
         raise TournamentError("a tournament needs a name")
+    try:
+        # Its name is shown and linked on every page (arena.limits' name rule).
+        limits.check_name(name, field="name")
+    except ValueError as exc:
+        raise TournamentError(str(exc)) from None
     if schedule not in Tournament.Schedule.values:
         raise TournamentError(f"unknown schedule {schedule!r}; choose one of {', '.join(Tournament.Schedule.values)}")
     if schedule == Tournament.Schedule.ANCHOR and anchor is None:

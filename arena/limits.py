@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Model
 
 INT_MAX = 2**31 - 1
@@ -132,3 +134,51 @@ def check_number(value: Any, *, name: str, **bounds) -> int | float:
     if problem:
         raise ValueError(f"{name} {problem}")
     return value
+
+
+# --- names: what a stored name may contain ----------------------------------------------------------
+# Model, dataset, category, source and tournament names are shown on every page, in links, in CSV
+# cells and SVG labels, and people tell models apart by them. A name is one line of visible text:
+# no control characters (Cc: NUL..US, DEL, C1, so no tab or line break), no line or paragraph
+# separators (Zl, Zp), and no invisible format characters (Cf: bidirectional overrides such as
+# U+202E that make a name read backwards, zero-width spaces, soft hyphens, byte order marks), except
+# the joiners that scripts and emoji need: ZWNJ and ZWJ (Persian, Indic scripts, family emoji) and
+# the tag characters of subdivision flag emoji. Surrounding whitespace is refused rather than
+# stripped: a name is a key, and an upload must not silently merge " m1" into "m1".
+_NAME_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs"}
+_NAME_FORMAT_ALLOWED = {"\u200c", "\u200d"}
+_EMOJI_TAGS = range(0xE0020, 0xE0080)
+
+
+def name_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a stored name, or None when it can."""
+    problem = text_problem(value)
+    if problem:
+        return problem
+    # str.isprintable() is false for every character the loop below might refuse (and for a few it
+    # allows): the common, printable name costs one C call.
+    if not value.isprintable():
+        for position, char in enumerate(value):
+            if (unicodedata.category(char) in _NAME_CATEGORIES and char not in _NAME_FORMAT_ALLOWED
+                    and ord(char) not in _EMOJI_TAGS):
+                label = unicodedata.name(char, unicodedata.category(char))
+                return (f"contains the control character U+{ord(char):04X} ({label}) at position {position}; "
+                        "a name is one line of visible text")
+    if value != value.strip():
+        return "starts or ends with whitespace"
+    return None
+
+
+def check_name(value: str, *, field: str) -> str:
+    """A name about to be stored: returned unchanged, or ValueError naming ``field``."""
+    problem = name_problem(value)
+    if problem:
+        raise ValueError(f"{field} {problem}")
+    return value
+
+
+def validate_name(value: str) -> None:
+    """``name_problem`` as a model field validator, so the admin's forms refuse what uploads refuse."""
+    problem = name_problem(value)
+    if problem:
+        raise ValidationError(f"This name {problem}.", code="invalid_name")

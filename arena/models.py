@@ -9,12 +9,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
 from judges.base import ConfigurationError
 from judges.prompts import rubric_from_dict
 
 from . import limits
+from .limits import validate_name
 from .scopes import DEFAULT_SCOPES, parse_scopes
 
 
@@ -33,7 +35,7 @@ class CompetitorQuerySet(models.QuerySet):
 class Competitor(models.Model):
     """A model under evaluation."""
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, unique=True, validators=[validate_name])
     description = models.TextField(blank=True)
     family = models.CharField(max_length=100, blank=True, db_index=True,
                               help_text="Model family (e.g. gpt, claude, llama): a judge of the same family may "
@@ -53,7 +55,7 @@ class Competitor(models.Model):
 class Dataset(models.Model):
     """A named set of prompts (for example ``mt_bench``)."""
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, unique=True, validators=[validate_name])
     description = models.TextField(blank=True)
     license = models.TextField(blank=True, help_text="Licence and attribution shown with the data.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -82,7 +84,7 @@ class Prompt(models.Model):
     external_id = models.CharField(max_length=200, unique=True, help_text="The id users upload and refer to.")
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="prompts")
     turns = models.JSONField()
-    category = models.CharField(max_length=100, blank=True, db_index=True)
+    category = models.CharField(max_length=100, blank=True, db_index=True, validators=[validate_name])
     reference = models.JSONField(null=True, blank=True, help_text="Reference answer turns, if any.")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -279,7 +281,7 @@ class Tournament(models.Model):
         CANCELLED = "cancelled"
         BUDGET_EXHAUSTED = "budget_exhausted"
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, unique=True, validators=[validate_name])
     description = models.TextField(blank=True)
     judge_config = models.ForeignKey(JudgeConfig, on_delete=models.PROTECT, related_name="tournaments")
     schedule = models.CharField(max_length=20, choices=Schedule.choices, default=Schedule.ANCHOR)
@@ -447,6 +449,14 @@ class BattleTicket(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(condition=~Q(output_left=models.F("output_right")), name="ticket_two_outputs"),
+            # One ticket per voter and battle (a pair of outputs fixes the prompt), whichever side each
+            # output was shown on: a logged-in voter's across their sessions, an anonymous one's per session.
+            models.UniqueConstraint(models.F("user"), Least("output_left", "output_right"),
+                                    Greatest("output_left", "output_right"), condition=Q(user__isnull=False),
+                                    name="one_ticket_per_user_battle"),
+            models.UniqueConstraint(models.F("session_key"), Least("output_left", "output_right"),
+                                    Greatest("output_left", "output_right"), condition=Q(user__isnull=True),
+                                    name="one_ticket_per_session_battle"),
         ]
 
     @staticmethod
@@ -501,7 +511,7 @@ class ImportedBattle(models.Model):
     prompt = models.ForeignKey(Prompt, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     winner = models.CharField(max_length=15, blank=True)
     score_a = models.FloatField()
-    source = models.CharField(max_length=100, default="imported", db_index=True)
+    source = models.CharField(max_length=100, default="imported", db_index=True, validators=[validate_name])
     weight = models.FloatField(default=1.0)
     rationale = models.TextField(blank=True, help_text="The reviewer's reasons, when the source gave them.")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -302,6 +302,9 @@ ARENA_VOTES_PER_MINUTE_IP = env_int("ARENA_VOTES_PER_MINUTE_IP", 120)
 # list is not empty, send requests only to these hosts (checked on save and again in the worker).
 ARENA_JUDGE_KEY_ENVS = env_list("ARENA_JUDGE_KEY_ENVS", "OPENAI_API_KEY")
 ARENA_JUDGE_ALLOWED_HOSTS = env_list("ARENA_JUDGE_ALLOWED_HOSTS", "")
+# New sessions and battle tickets one address may make the vote page write for anonymous voters per
+# hour: a brisk voter needs one every ten seconds (360 an hour); a few share an address behind a NAT.
+ARENA_VOTE_TICKETS_PER_HOUR_IP = env_int("ARENA_VOTE_TICKETS_PER_HOUR_IP", 1000)
 
 LOGGING = {
     "version": 1,

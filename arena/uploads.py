@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import IO, Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -24,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from .limits import INT_MAX, MAX_JSON_DEPTH, column_chars, json_problems
+from .limits import INT_MAX, MAX_JSON_DEPTH, column_chars, json_problems, name_problem
 from .models import Competitor, Dataset, ImportedBattle, Prompt
 from .ratings.cells import WINNER_SCORES
 
@@ -203,10 +204,18 @@ def _chars(model, field_name: str, *, min_length: int = 1) -> Any:
 
 PromptId = Annotated[str, _chars(Prompt, "external_id"), BeforeValidator(_id_text)]
 BattleId = Annotated[str, _chars(ImportedBattle, "external_id"), BeforeValidator(_id_text)]
-ModelName = Annotated[str, _chars(Competitor, "name")]
-DatasetName = Annotated[str, _chars(Dataset, "name")]
-Category = Annotated[str, _chars(Prompt, "category", min_length=0)]
-Source = Annotated[str, _chars(ImportedBattle, "source")]
+def _name(value: str) -> str:
+    problem = name_problem(value)
+    if problem:
+        raise ValueError(f"the name {problem}")
+    return value
+
+
+# Names are shown on every page and link to pages of their own: one line of visible text (arena.limits).
+ModelName = Annotated[str, _chars(Competitor, "name"), AfterValidator(_name)]
+DatasetName = Annotated[str, _chars(Dataset, "name"), AfterValidator(_name)]
+Category = Annotated[str, _chars(Prompt, "category", min_length=0), AfterValidator(_name)]
+Source = Annotated[str, _chars(ImportedBattle, "source"), AfterValidator(_name)]
 Turns = Annotated[list[str], Field(min_length=1)]
 
 

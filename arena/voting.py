@@ -12,22 +12,28 @@ import hashlib
 import json
 import random
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from . import leaderboards
-from .models import BattleTicket, Competitor, HumanVote, LeaderboardSnapshot, Output
+from .limits import check_text, column_chars
+from .models import BattleTicket, Competitor, Dataset, HumanVote, LeaderboardSnapshot, Output, Prompt
 
 CHOICES = {"a": HumanVote.Winner.A, "b": HumanVote.Winner.B, "tie": HumanVote.Winner.TIE,
            "bothbad": HumanVote.Winner.BOTH_BAD}
 # How long the candidate outputs and per-pair vote counts behind pair choice may lag behind the database.
 PAIR_STATS_SECONDS = 10
+# A battle filter names at most this many models (the filters page lists every model with outputs).
+MAX_FILTER_MODELS = 500
+# Choosing again after a lost race or a vanished output; more than a few in a row means something is wrong.
+ISSUE_ATTEMPTS = 3
 
 
 class VoteRejected(ValueError):
@@ -74,22 +80,102 @@ class BattleFilter:
 
 # --- issuing a battle --------------------------------------------------------------------------------
 
-def issue_ticket(*, voter: Voter, battle_filter: BattleFilter, rng: random.Random | None = None) -> BattleTicket:
-    """A new blind battle for this voter, or ``NoBattle`` when every allowed pair is used up."""
-    rng = rng or random.Random()
-    left, right = choose_pair(voter=voter, battle_filter=battle_filter, rng=rng)
-    if rng.random() < 0.5:
-        left, right = right, left
+def battle_filter(*, dataset: str = "", category: str = "", models: Sequence[str] = ()) -> BattleFilter:
+    """A filter from a page's parameters, each checked as text the database can compare
+    (``arena.limits``): a bad one is ``VoteRejected`` (400) naming the parameter."""
+    if len(models) > MAX_FILTER_MODELS:
+        raise VoteRejected(f"too many models in the filter ({len(models)}); choose at most {MAX_FILTER_MODELS}")
     try:
-        with transaction.atomic():
-            return BattleTicket.objects.create(
-                token=BattleTicket.new_token(), prompt_id=left.prompt_id, output_left_id=left.pk,
-                output_right_id=right.pk, session_key=voter.session_key, user_id=voter.user_id, ip=voter.ip,
-            )
-    except IntegrityError:
-        # The cached candidates named an output deleted since: forget them and choose again.
-        cache.delete(f"voting:outputs:{battle_filter.key()}")
-        return issue_ticket(voter=voter, battle_filter=battle_filter, rng=rng)
+        check_text(dataset, name="dataset", max_chars=column_chars(Dataset, "name"))
+        check_text(category, name="category", max_chars=column_chars(Prompt, "category"))
+        for model in models:
+            check_text(model, name="model", max_chars=column_chars(Competitor, "name"))
+    except ValueError as exc:
+        raise VoteRejected(str(exc)) from None
+    return BattleFilter(dataset=dataset, category=category, models=tuple(models))
+
+
+def check_token(token: str) -> str:
+    """A ticket token from a form or a URL: text the database can compare, else ``VoteRejected`` (400)."""
+    try:
+        return check_text(token, name="ticket", max_chars=column_chars(BattleTicket, "token"))
+    except ValueError as exc:
+        raise VoteRejected(str(exc)) from None
+
+
+def issue_ticket(*, voter: Voter, battle_filter: BattleFilter, rng: random.Random | None = None) -> BattleTicket:
+    """A blind battle for this voter: one they hold no ticket for while such a battle is left; then
+    the oldest unused ticket they hold here, shown again; ``NoBattle`` once they voted on them all.
+
+    A voter holds at most one ticket per battle (prompt and pair of outputs): a unique constraint
+    says so, so two concurrent requests that draw the same battle share its one ticket.
+    """
+    rng = rng or random.Random()
+    for _ in range(ISSUE_ATTEMPTS):
+        try:
+            left, right = choose_pair(voter=voter, battle_filter=battle_filter, rng=rng)
+        except NoBattle:
+            return _show_again(voter, battle_filter)
+        if rng.random() < 0.5:
+            left, right = right, left
+        try:
+            take_anonymous_write(voter)
+        except VoteRejected:
+            return _show_again_or(voter, battle_filter)
+        try:
+            with transaction.atomic():
+                return BattleTicket.objects.create(
+                    token=BattleTicket.new_token(), prompt_id=left.prompt_id, output_left_id=left.pk,
+                    output_right_id=right.pk, session_key=voter.session_key, user_id=voter.user_id, ip=voter.ip,
+                )
+        except IntegrityError:
+            held = _tickets_of(voter).filter(output_left_id__in=(left.pk, right.pk),
+                                             output_right_id__in=(left.pk, right.pk)).first()
+            if held is not None:
+                # This voter's concurrent request took the battle first: theirs is the voter's ticket.
+                if _restart(held):
+                    return held
+                continue  # and it was voted on meanwhile: choose again
+            # The cached candidates named an output deleted since: forget them and choose again.
+            cache.delete(f"voting:outputs:{battle_filter.key()}")
+    raise NoBattle("no battle could be issued; try again")
+
+
+def _tickets_of(voter: Voter) -> QuerySet[BattleTicket]:
+    """The voter's tickets: a logged-in voter's own, an anonymous voter's session's."""
+    if voter.user_id is not None:
+        return BattleTicket.objects.filter(user_id=voter.user_id)
+    if not voter.session_key:
+        return BattleTicket.objects.none()
+    return BattleTicket.objects.filter(session_key=voter.session_key, user__isnull=True)
+
+
+def _show_again(voter: Voter, battle_filter: BattleFilter) -> BattleTicket:
+    """The voter's least recently shown unused ticket for a battle these filters allow."""
+    by_prompt = _outputs_by_prompt(battle_filter)
+    allowed = {prompt_id: {c.pk for c in outputs} for prompt_id, outputs in by_prompt.items()}
+    for ticket in _tickets_of(voter).filter(used_at__isnull=True).order_by("issued_at", "pk"):
+        if {ticket.output_left_id, ticket.output_right_id} <= allowed.get(ticket.prompt_id, set()) \
+                and _restart(ticket):
+            return ticket
+    raise NoBattle("no battle left for you here: you have judged every pair these filters allow")
+
+
+def _show_again_or(voter: Voter, battle_filter: BattleFilter) -> BattleTicket:
+    """Past the address's limit a voter still gets the battles they hold; only a new one is refused."""
+    try:
+        return _show_again(voter, battle_filter)
+    except NoBattle:
+        raise VoteRejected(_too_many_writes(), status=429) from None
+
+
+def _restart(ticket: BattleTicket) -> bool:
+    """Show an unused ticket again from now (an expired one becomes valid again); False once voted on."""
+    now = timezone.now()
+    if not BattleTicket.objects.filter(pk=ticket.pk, used_at__isnull=True).update(issued_at=now):
+        return False
+    ticket.issued_at = now
+    return True
 
 
 @dataclass(frozen=True)
@@ -153,11 +239,9 @@ def _load_outputs(battle_filter: BattleFilter) -> dict[int, list[Candidate]]:
 
 
 def _judged_by(voter: Voter) -> set[tuple[int, int, int]]:
-    """(prompt, lower output id, higher output id) of every battle this voter already voted on."""
-    mine = Q(session_key=voter.session_key) if voter.session_key else Q(pk__in=[])
-    if voter.user_id is not None:
-        mine |= Q(user_id=voter.user_id)
-    rows = HumanVote.objects.filter(mine).values_list("prompt_id", "output_a_id", "output_b_id")
+    """(prompt, lower output id, higher output id) of every battle this voter holds a ticket for,
+    voted on or not (every vote of the vote page has its ticket)."""
+    rows = _tickets_of(voter).values_list("prompt_id", "output_left_id", "output_right_id")
     return {(p, min(a, b), max(a, b)) for p, a, b in rows}
 
 
@@ -220,7 +304,7 @@ def record_vote(*, token: str, choice: str, voter: Voter) -> VoteOutcome:
     """Store the voter's choice on their ticket, or raise ``VoteRejected`` and change nothing."""
     if choice not in CHOICES:
         raise VoteRejected(f"unknown choice {choice!r}; choose one of: {', '.join(CHOICES)}")
-    ticket = BattleTicket.objects.filter(token=token).first()
+    ticket = BattleTicket.objects.filter(token=check_token(token)).first()
     if ticket is None or not _owns(ticket, voter):
         raise VoteRejected("this battle is unknown or was issued to someone else; load a new one", status=404)
     now = timezone.now()
@@ -263,22 +347,43 @@ def _rate_keys(voter: Voter) -> list[tuple[str, int]]:
 
 
 def _take_rate(voter: Voter) -> None:
-    """Count this vote against the voter's per-minute limits, refusing it past either one.
-
-    Counting first (an atomic INCR) and comparing after means two racing votes cannot both slip
-    under the limit; an attempt refused here still counts, so hammering does not reset the window.
-    """
+    """Count this vote against the voter's per-minute limits, refusing it past either one."""
     for key, limit in _rate_keys(voter):
-        if cache.add(key, 1, timeout=120):
-            count = 1
-        else:
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.set(key, 1, timeout=120)
-                count = 1
-        if count > limit:
+        if _count(key, timeout=120) > limit:
             raise VoteRejected(f"too many votes in a minute (limit {limit}); wait a little", status=429)
+
+
+def take_anonymous_write(voter: Voter) -> None:
+    """Count one row an anonymous voter makes us write (a new session, a new ticket) against their
+    address's hourly limit, ``ARENA_VOTE_TICKETS_PER_HOUR_IP``, refusing it past the limit (429).
+
+    Without it, every cookieless ``GET /vote/`` would store a session and a ticket for ever. A
+    logged-in voter is not counted: they are known, and many share one address behind a NAT.
+    """
+    if voter.user_id is not None or not voter.ip:
+        return
+    limit = settings.ARENA_VOTE_TICKETS_PER_HOUR_IP
+    window = int(timezone.now().timestamp() // 3600)
+    if _count(f"voting:anonymous-writes:ip:{voter.ip}:{window}", timeout=7200) > limit:
+        raise VoteRejected(_too_many_writes(), status=429)
+
+
+def _too_many_writes() -> str:
+    return (f"too many new battles from your network address this hour (limit "
+            f"{settings.ARENA_VOTE_TICKETS_PER_HOUR_IP}); vote on the battles you have, log in, or come back later")
+
+
+def _count(key: str, *, timeout: int) -> int:
+    """Add one to a counter and return it. Counting first (an atomic INCR) and comparing after means
+    two racing requests cannot both slip under a limit; a refused attempt still counts, so
+    hammering does not reset the window."""
+    if cache.add(key, 1, timeout=timeout):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=timeout)
+        return 1
 
 
 def reveal(ticket: BattleTicket) -> dict:

@@ -28,7 +28,9 @@ def home(request):
 
 
 def _tournament_progress():
-    return Tournament.objects.select_related("judge_config").annotate(
+    # Explicitly ordered: Django drops Meta.ordering from aggregate queries, and an unordered LIMIT
+    # could leave the newest tournaments out.
+    return Tournament.objects.select_related("judge_config").order_by("-created_at", "-pk").annotate(
         total=Count("matches"),
         done=Count("matches", filter=Q(matches__status="done")),
         failed=Count("matches", filter=Q(matches__status="failed")),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from urllib.parse import urlencode
 
@@ -12,7 +11,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
-from .. import leaderboards, plots, ratings
+from .. import leaderboards, plots, ratings, spreadsheets
 from ..models import Competitor, JudgeConfig, Tournament
 from . import quality
 
@@ -242,11 +241,9 @@ def _download(context: dict, kind: str) -> HttpResponse:
         response = JsonResponse({**meta, "rows": rows}, json_dumps_params={"ensure_ascii": False})
     else:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["Component", *(title for title, _, _ in shown)])
-        for table in context["tables"]:
-            for row in table["rows"]:
-                writer.writerow([table["component"]["index"] + 1, *row["cells"]])
+        header = ["Component", *(title for title, _, _ in shown)]
+        spreadsheets.write_rows(buffer, [header, *([table["component"]["index"] + 1, *row["cells"]]
+                                                   for table in context["tables"] for row in table["rows"])])
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="leaderboard.{kind}"'
     return response

@@ -26,11 +26,11 @@ def vote(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     if request.method == "POST":
         return _cast(request)
-    battle_filter = _filter(request.GET)
     try:
-        ticket = voting.issue_ticket(voter=_voter(request), battle_filter=battle_filter)
+        battle_filter = _filter(request.GET)
+        ticket = voting.issue_ticket(voter=_voter(request, create_session=True), battle_filter=battle_filter)
     except voting.VoteRejected as exc:
-        return _page(request, {"problem": str(exc)}, battle_filter, status=exc.status)
+        return _page(request, {"problem": str(exc)}, _filter_or_none(request.GET), status=exc.status)
     left, right = voting.battle_outputs(ticket)
     context = {"ticket": ticket, "turns": _conversation(left.prompt.turns, left.turns, right.turns)}
     return _page(request, context, battle_filter)
@@ -38,23 +38,31 @@ def vote(request: HttpRequest) -> HttpResponse:
 
 def voted(request: HttpRequest, token: str) -> HttpResponse:
     """The page a no-JS vote redirects to: the same battle with the names revealed."""
-    ticket = BattleTicket.objects.filter(token=token, used_at__isnull=False).first()
+    battle_filter = _filter_or_none(request.GET)
+    try:
+        ticket = BattleTicket.objects.filter(token=voting.check_token(token), used_at__isnull=False).first()
+    except voting.VoteRejected:
+        ticket = None  # a token the database cannot even compare names no battle
     if ticket is None or not voting._owns(ticket, _voter(request)):
-        return _page(request, {"problem": "no vote of yours on this battle"}, _filter(request.GET), status=404)
-    return _page(request, _reveal_context(ticket), _filter(request.GET))
+        return _page(request, {"problem": "no vote of yours on this battle"}, battle_filter, status=404)
+    return _page(request, _reveal_context(ticket), battle_filter)
 
 
 def filters(request: HttpRequest) -> HttpResponse:
-    return render(request, "vote_filters.html", {"filter": _filter(request.GET), **_filter_choices()})
+    try:
+        battle_filter, status = _filter(request.GET), 200
+    except voting.VoteRejected as exc:
+        battle_filter, status = voting.BattleFilter(), exc.status
+    return render(request, "vote_filters.html", {"filter": battle_filter, **_filter_choices()}, status=status)
 
 
 def _cast(request: HttpRequest) -> HttpResponse:
-    battle_filter = _filter(request.POST)
     try:
+        battle_filter = _filter(request.POST)
         outcome = voting.record_vote(token=request.POST.get("ticket", ""), choice=request.POST.get("choice", ""),
                                      voter=_voter(request))
     except voting.VoteRejected as exc:
-        return _page(request, {"problem": str(exc), "retry": True}, battle_filter, status=exc.status)
+        return _page(request, {"problem": str(exc), "retry": True}, _filter_or_none(request.POST), status=exc.status)
     if not request.htmx:
         query = urlencode(battle_filter.query_params(), doseq=True)
         return redirect(reverse("voted", args=[outcome.ticket.token]) + (f"?{query}" if query else ""))
@@ -86,15 +94,30 @@ def _filter_choices() -> dict:
 
 
 def _filter(params) -> voting.BattleFilter:
-    return voting.BattleFilter(dataset=params.get("dataset", "")[:200], category=params.get("category", "")[:100],
-                               models=tuple(m[:200] for m in params.getlist("model")[:50]))
+    return voting.battle_filter(dataset=params.get("dataset", ""), category=params.get("category", ""),
+                                models=params.getlist("model"))
 
 
-def _voter(request: HttpRequest) -> voting.Voter:
-    if not request.session.session_key:
-        request.session.save()
+def _filter_or_none(params) -> voting.BattleFilter:
+    """The request's filter for the links of an error page; none when the filter is what is wrong."""
+    try:
+        return _filter(params)
+    except voting.VoteRejected:
+        return voting.BattleFilter()
+
+
+def _voter(request: HttpRequest, *, create_session: bool = False) -> voting.Voter:
+    """Who is asking. Only a request for a new battle starts a session (a row written for an anonymous
+    visitor, so it counts against the address's hourly limit); a vote or a reveal without one owns
+    nothing anyway."""
     user_id = request.user.pk if request.user.is_authenticated else None
-    return voting.Voter(session_key=request.session.session_key, ip=request.META.get("REMOTE_ADDR"), user_id=user_id)
+    voter = voting.Voter(session_key=request.session.session_key or "", ip=request.META.get("REMOTE_ADDR"),
+                         user_id=user_id)
+    if create_session and not voter.session_key:
+        voting.take_anonymous_write(voter)
+        request.session.save()
+        voter = voting.Voter(session_key=request.session.session_key, ip=voter.ip, user_id=user_id)
+    return voter
 
 
 def _conversation(prompt_turns: list[str], left: list[str], right: list[str]) -> list[dict]:

@@ -1,9 +1,8 @@
-import csv
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from arena import leaderboards, ratings
+from arena import leaderboards, ratings, spreadsheets
 
 COLUMNS = ["rank", "rank_ub", "model", "rating", "ci_low", "ci_high", "battles", "win_rate_vs_anchor",
            "predicted_win_rate_vs_anchor", "component", "wins", "losses", "ties", "open_low", "open_high"]
@@ -33,9 +32,7 @@ class Command(BaseCommand):
         if format == "json":
             self.stdout.write(json.dumps(board, indent=2))
         elif format == "csv":
-            writer = csv.DictWriter(self.stdout, fieldnames=COLUMNS, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(board["models"])
+            spreadsheets.write_dicts(self.stdout, COLUMNS, board["models"])
         else:
             self._table(board)
 
