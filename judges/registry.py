@@ -9,7 +9,7 @@ Spec format::
         "prompt_style": "chat" | "completion",  # default "chat"
         "params": {...},                      # backend params, see each backend's docstring
         "max_output_tokens": int | None,      # budget outputs are cut to (default 2048; None: no cut)
-        "max_new_tokens": int,                # generation limit (default 512)
+        "max_new_tokens": int,                # generation limit (default: the protocol's; generate 80, others 512)
         "tie_margin": float,                  # |prob_a - 0.5| <= margin is a tie (default 0)
         "via": "generate" | "logprob",        # per_criterion (default generate), pointwise (default logprob)
         "rubric": {"name", "version", "instructions", "criteria": [{"name", "description", "weight"}]},
@@ -49,6 +49,7 @@ DEFAULT_VIA = {"per_criterion": "generate", "pointwise": "logprob"}
 OPERATIONAL_PARAMS = {
     "timeout", "max_concurrency", "max_retries", "backoff_s", "max_backoff_s", "max_retry_after_s",
     "api_key_env", "batch_size", "threads", "device", "prefix_reuse", "prefix_min_tokens",
+    "stream", "first_token_timeout", "concurrency", "initial_concurrency",
 }  # fmt: skip
 FINGERPRINT_VERSION = 1
 
@@ -96,13 +97,13 @@ def options_from_spec(spec: Mapping[str, Any]) -> JudgeOptions:
         options = JudgeOptions(
             prompt_style=style,
             max_output_tokens=None if budget is None else int(budget),
-            max_new_tokens=int(spec.get("max_new_tokens", JudgeOptions.max_new_tokens)),
+            max_new_tokens=None if spec.get("max_new_tokens") is None else int(spec["max_new_tokens"]),
             tie_margin=float(spec.get("tie_margin", 0.0)),
             via=via,
         )
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"invalid judge spec value: {exc}") from exc
-    if (options.max_output_tokens is not None and options.max_output_tokens < 1) or options.max_new_tokens < 1:
+    if (options.max_output_tokens is not None and options.max_output_tokens < 1) or (options.max_new_tokens or 1) < 1:
         raise ConfigurationError("max_output_tokens and max_new_tokens must be positive")
     if not 0.0 <= options.tie_margin < 0.5:
         raise ConfigurationError(f"tie_margin must be in [0, 0.5), got {options.tie_margin}")
