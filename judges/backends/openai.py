@@ -58,6 +58,7 @@ import httpx
 from judges.backends.concurrency import AdaptiveLimit, Sample, limit_for
 from judges.backends.streaming import Streamed, StreamFailure, read_stream
 from judges.base import Completion, ConfigurationError, JudgeError, LabelScores, Prompt, SequenceScores
+from judges.prompts import SEPARATOR
 
 T = TypeVar("T")
 
@@ -213,7 +214,9 @@ class OpenAIBackend:
         if prompt.is_chat:
             path, body["messages"] = "/chat/completions", list(prompt.messages)
         else:
-            path, body["prompt"] = "/completions", prompt.text
+            # A base model continuing a few-shot document goes on to invent the next example after
+            # the separator, which nobody reads (``cut_at_separator``): stop there, not at max_tokens.
+            path, body["prompt"], body["stop"] = "/completions", prompt.text, [SEPARATOR]
         body.update(self.settings.extra_body)
         body.update(extra or {})
         if stream:

@@ -146,6 +146,7 @@ def test_a_completion_style_prompt_goes_to_the_completions_endpoint(stub):
     assert completion.text == " A" and completion.cost_usd == 0.0
     assert state.requests[0]["path"] == "/v1/completions"
     assert state.requests[0]["body"]["prompt"] == "Better response:"
+    assert state.requests[0]["body"]["stop"] == ["====="]  # the few-shot separator ends the answer
 
 
 def test_rate_limits_are_retried_honouring_retry_after(stub):
