@@ -26,7 +26,8 @@ Params (all optional)::
     concurrency                "adaptive" (default) or a whole number of requests in flight
     max_concurrency            the most requests in flight the adaptive limit may reach (default 16)
     initial_concurrency        where the adaptive limit starts (default: the slots the server
-                               declares at ``/props`` or ``/slots`` (llama.cpp's llama-server), else 1)
+                               declares at ``/props`` or ``/slots`` (llama.cpp's llama-server), which
+                               are then also its ceiling; else 1)
     max_retries                retries after the first try on 408/409/429/5xx/timeouts/connection
                                errors (default 4), with exponential backoff and jitter
     backoff_s, max_backoff_s   first backoff and its cap (defaults 1 and 30 seconds)
@@ -298,8 +299,12 @@ class OpenAIBackend:
         if settings.concurrency != "adaptive":
             fixed = int(settings.concurrency)
             return AdaptiveLimit(start=fixed, ceiling=fixed, adaptive=False)
-        start = settings.initial_concurrency or declared_slots(self._client, settings.base_url) or 1
-        return AdaptiveLimit(start=start, ceiling=settings.max_concurrency)
+        if settings.initial_concurrency:
+            return AdaptiveLimit(start=settings.initial_concurrency, ceiling=settings.max_concurrency)
+        slots = declared_slots(self._client, settings.base_url)
+        # Requests beyond a server's declared slots only queue there: its slots are the ceiling too.
+        ceiling = min(settings.max_concurrency, slots) if slots else settings.max_concurrency
+        return AdaptiveLimit(start=slots or 1, ceiling=ceiling)
 
     def _backoff(self, attempt: int) -> float:
         """Exponential with "equal jitter": half fixed, half random, so retrying clients spread out."""
