@@ -1,9 +1,10 @@
-"""The judges page: each judge's agreement with the human votes, and its judge_eval runs."""
+"""The judges page: each judge's agreement with the human votes, its judge_eval runs, and the speed
+of the judge endpoints the workers talk to."""
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from .. import agreement
+from .. import agreement, judge_endpoints
 from ..models import JudgeEvaluation
 
 
@@ -11,5 +12,6 @@ def judges(request: HttpRequest) -> HttpResponse:
     context = {
         "report": agreement.agreement_report(),
         "evaluations": JudgeEvaluation.objects.select_related("judge_config")[:100],
+        "endpoints": judge_endpoints.endpoint_rows(),
     }
     return render(request, "judges.html", context)
