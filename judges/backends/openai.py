@@ -26,8 +26,8 @@ Params (all optional)::
     concurrency                "adaptive" (default) or a whole number of requests in flight
     max_concurrency            the most requests in flight the adaptive limit may reach (default 16)
     initial_concurrency        where the adaptive limit starts (default: the slots the server
-                               declares at ``/props`` or ``/slots`` (llama.cpp's llama-server), which
-                               are then also its ceiling; else 1)
+                               declares (``declared_slots``: llama.cpp's llama-server, llama-cpp-python's
+                               server), which are then also its ceiling; else 1)
     max_retries                retries after the first try on 408/409/429/5xx/timeouts/connection
                                errors (default 4), with exponential backoff and jitter
     backoff_s, max_backoff_s   first backoff and its cap (defaults 1 and 30 seconds)
@@ -384,11 +384,25 @@ def stream_failure(path: str, exc: StreamFailure) -> Failed:
     return Failed(error)
 
 
+LLAMA_CPP_PYTHON_TITLE = "llama.cpp Python API"
+
+
 def declared_slots(client: httpx.Client, base_url: str) -> int | None:
-    """The parallel slots a llama.cpp ``llama-server`` declares (``/props`` ``total_slots``, else the
-    length of ``/slots``); None for servers that declare nothing (llama-cpp-python, vLLM, hosted APIs)."""
+    """The requests a server can run at once, where it says so: llama.cpp's ``llama-server`` at
+    ``/props`` (``total_slots``) or ``/slots`` (one entry per slot); llama-cpp-python's server, which
+    names itself in its OpenAPI title, runs one request at a time behind a global lock (and cuts a
+    running stream short as soon as a second request waits), so it declares one. None for servers
+    that declare nothing (vLLM, hosted APIs): the limit finds out.
+
+    Only GETs that do not queue behind the model: llama-cpp-python's ``/v1/models`` takes the model
+    lock, and asking it would interrupt a running stream."""
     root = base_url.rstrip("/").removesuffix("/v1")
-    for path, read in (("/props", lambda d: d.get("total_slots")), ("/slots", len)):
+    reads = (
+        ("/props", lambda d: d.get("total_slots")),
+        ("/slots", len),
+        ("/openapi.json", lambda d: 1 if LLAMA_CPP_PYTHON_TITLE in str(d.get("info", {}).get("title", "")) else None),
+    )
+    for path, read in reads:
         try:
             response = client.get(root + path, timeout=DISCOVERY_TIMEOUT_S)
             slots = read(response.json()) if response.is_success else None
