@@ -209,7 +209,7 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
           "(llama.cpp 'total time' lines) over the wall time; useful: busy x answered / generations run, the "
           "share of the server's capacity that became answers (robust to the machine's load changing between "
           "modes, which x seq is not)")
-    print(f"{'mode':<11} {'calls/s':>8} {'x seq':>6} {'busy':>5} {'useful':>6} {'answered':>8} {'tries failed':>12} "
+    print(f"{'mode':<11} {'calls/s':>8} {'x seq':>6} {'busy':>5} {'useful':>6} {'answered':>8} {'calls failed':>12} "
           f"{'server ran':>10} {'wasted':>6} {'wasted tok':>10} {'dropped':>7} {'end limit':>9}")
     for r in rows:
         print(f"{r['mode']:<11} {r['calls_per_s']:>8.3f} {r['calls_per_s'] / base:>6.2f} {r['busy']:>5.2f} "
