@@ -30,6 +30,7 @@ from judges.cache import CachedJudge, ScoreCache, verdict_to_dict
 from judges.prompts import rubric_from_dict
 from judges.registry import build_judge, spec_fingerprint
 
+from . import judge_endpoints
 from .judge_configs import secret_policy
 from .models import JudgeCacheEntry, JudgeConfig, Judgment, Match, Tournament
 from .ratings import verdict_outcome
@@ -87,6 +88,7 @@ def judge_matches(*, match_ids: list[int], final_attempt: bool = False) -> Judgi
         with heartbeat(claimed):
             for group in by_config.values():
                 _judge_group(group, outcome, final_attempt)
+        judge_endpoints.publish(force=True)
     except Exception:
         # A bug or an outage we did not classify: hand the unfinished matches back at once instead of
         # leaving them leased, then let the task fail loudly.
@@ -121,6 +123,7 @@ def heartbeat(match_ids: list[int]) -> Iterator[None]:
                 except DatabaseError as exc:
                     # A missed beat only shortens the lease; the next one (or the judgment) follows.
                     log.warning("could not renew the lease of %d match(es): %s", len(match_ids), exc)
+                judge_endpoints.publish()  # a slow batch still shows its endpoints' speed as it goes
         finally:
             connection.close()  # this thread's own connection
 

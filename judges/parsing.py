@@ -59,6 +59,19 @@ def parse_graded(text: str) -> str:
     return labels[-1]
 
 
+_BRACKETED_RE = re.compile(r"\[\[([^\]\n]{1,20})\]\]")
+
+
+def parse_verdict_first(text: str) -> str:
+    """The verdict of an answer asked to start with it: the first ``[[label]]``, since the reasons
+    that follow may quote other labels; without brackets, the last label anywhere."""
+    for match in _BRACKETED_RE.finditer(text):
+        labels = find_labels(match.group(1))
+        if labels:
+            return labels[0]
+    return parse_graded(text)
+
+
 def parse_criteria(text: str, names: Sequence[str]) -> dict[str, str]:
     """The last ``name: [[label]]`` line for every criterion; any criterion missing is an error."""
     found: dict[str, str] = {}

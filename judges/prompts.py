@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from judges.base import ConfigurationError, Criterion, PairTask, Prompt, Rubric
 
-PAIRWISE_VERSION = 1
+PAIRWISE_VERSION = 2  # 2: the generate mode asks for the verdict first, the reasons after
 CRITERIA_VERSION = 1
 POINTWISE_VERSION = 1
 PROMPT_VERSIONS = {"pairwise": PAIRWISE_VERSION, "criteria": CRITERIA_VERSION, "pointwise": POINTWISE_VERSION}
@@ -192,9 +192,11 @@ PAIRWISE_SYSTEM = (
     "it helps. Which answer is shown first is random, so ignore position. A response that states "
     "wrong facts or ignores the request is worse than a short correct one."
 )
+# Verdict first: it is the only part the arena needs, and generating it first keeps every call short.
 PAIRWISE_GENERATE_ASK = (
-    "Give your reasons in a few sentences. Then finish with one line, exactly in this form:\n"
-    "Verdict: [[X]]\nwhere X is one of " + GRADED_SCALE + "."
+    "Start your answer with one line, exactly in this form:\n"
+    "Verdict: [[X]]\nwhere X is one of " + GRADED_SCALE + ".\n"
+    "Then give your reasons in at most two short sentences."
 )
 PAIRWISE_LOGPROB_ASK = "Which response is better? Reply with the single letter A or B and nothing else."
 
@@ -228,7 +230,7 @@ def _pair_example(mode: Mode, example: tuple[str, str, str, str, str]) -> str:
     shown = exchange_block((question,), {"response_a": (a,), "response_b": (b,)})
     if mode == "logprob":
         return f"{shown}\n\nBetter response: {label[0]}"
-    return f"{shown}\n\nReasoning: {reason}\nVerdict: [[{label}]]"
+    return f"{shown}\n\nVerdict: [[{label}]]\nReasoning: {reason}"
 
 
 def render_pairwise(
@@ -254,7 +256,7 @@ def render_pairwise(
         # Logprob examples need a decisive letter, so the tie example is left out there.
         examples = _PAIR_EXAMPLES[:2] if mode == "logprob" else _PAIR_EXAMPLES
         header = _join(PAIRWISE_SYSTEM, rubric, ask, "Worked examples come first, then the case to judge.")
-        ending = "Better response:" if mode == "logprob" else "Reasoning:"
+        ending = "Better response:" if mode == "logprob" else "Verdict:"
         case = _join(reference, shown, ending)
         prompt = _document(header, [_pair_example(mode, e) for e in examples], case)
     return Rendered(prompt, cut_a or cut_b)

@@ -9,7 +9,7 @@ Spec format::
         "prompt_style": "chat" | "completion",  # default "chat"
         "params": {...},                      # backend params, see each backend's docstring
         "max_output_tokens": int | None,      # budget outputs are cut to (default 2048; None: no cut)
-        "max_new_tokens": int,                # generation limit (default 512)
+        "max_new_tokens": int,                # generation limit (default: the protocol's; generate 80, others 512)
         "tie_margin": float,                  # |prob_a - 0.5| <= margin is a tie (default 0)
         "via": "generate" | "logprob",        # per_criterion (default generate), pointwise (default logprob)
         "rubric": {"name", "version", "instructions", "criteria": [{"name", "description", "weight"}]},
@@ -59,6 +59,7 @@ NUMERIC_OPTIONS: dict[str, dict[str, Any]] = {
 OPERATIONAL_PARAMS = {
     "timeout", "max_concurrency", "max_retries", "backoff_s", "max_backoff_s", "max_retry_after_s",
     "api_key_env", "batch_size", "threads", "device", "prefix_reuse", "prefix_min_tokens",
+    "stream", "first_token_timeout", "concurrency", "initial_concurrency",
 }  # fmt: skip
 FINGERPRINT_VERSION = 1
 
@@ -131,7 +132,7 @@ def options_from_spec(spec: Mapping[str, Any]) -> JudgeOptions:
         options = JudgeOptions(
             prompt_style=style,
             max_output_tokens=None if budget is None else int(budget),
-            max_new_tokens=int(spec.get("max_new_tokens", JudgeOptions.max_new_tokens)),
+            max_new_tokens=None if spec.get("max_new_tokens") is None else int(spec["max_new_tokens"]),
             tie_margin=float(spec.get("tie_margin", 0.0)),
             via=via,
             length_rule_chars=None if spec.get("length_rule_chars") is None else int(spec["length_rule_chars"]),
@@ -139,7 +140,7 @@ def options_from_spec(spec: Mapping[str, Any]) -> JudgeOptions:
     except (TypeError, ValueError, OverflowError) as exc:
         # OverflowError: float() of an integer past ~1.8e308, such as a 400-digit tie_margin.
         raise ConfigurationError(f"invalid judge spec value: {str(exc)[:200]}") from exc
-    tokens = [options.max_new_tokens] + ([options.max_output_tokens] if options.max_output_tokens is not None else [])
+    tokens = [n for n in (options.max_new_tokens, options.max_output_tokens) if n is not None]
     if not all(1 <= count <= MAX_TOKENS for count in tokens):
         raise ConfigurationError(f"max_output_tokens and max_new_tokens must be 1 to {MAX_TOKENS}")
     if options.length_rule_chars is not None and options.length_rule_chars < 0:

@@ -64,6 +64,7 @@ class FakeBackend:
             raise ConfigurationError(f"unknown fake preference {self.preference!r}")
         self.calls: list[tuple[str, int]] = []
         self.prompts: list[Prompt] = []
+        self.max_tokens: list[int] = []  # the generation limit of each complete() call
         self._reply_index = 0
 
     # --- Backend protocol ------------------------------------------------------------------------
@@ -74,6 +75,7 @@ class FakeBackend:
     def complete(self, prompts: list[Prompt], *, max_tokens: int) -> list[Completion | JudgeError]:
         time.sleep(self.delay_s)
         self.calls.append(("complete", len(prompts)))
+        self.max_tokens.append(max_tokens)
         self.prompts.extend(prompts)
         return [self._guard(prompt, lambda p: self._completion(p, max_tokens)) for prompt in prompts]
 
@@ -156,4 +158,4 @@ class FakeBackend:
         if criteria:
             lines = "\n".join(f"{name}: [[{label}]]" for name in criteria[-1].split(", "))
             return f"Judged by length.\n{lines}"
-        return f"Judged by length.\nVerdict: [[{label}]]"
+        return f"Verdict: [[{label}]]\nJudged by length."  # verdict first, as the generate prompt asks

@@ -16,7 +16,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 DEFAULT_MAX_OUTPUT_TOKENS = 2048
-DEFAULT_MAX_NEW_TOKENS = 512
+DEFAULT_MAX_NEW_TOKENS = 512  # for protocols that reason before their verdicts (per_criterion, pointwise)
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,8 @@ class JudgeOptions:
     """Protocol settings from the judge spec (backend params live with the backend).
 
     ``max_output_tokens``: budget each output is cut to before judging (``None``: no cut).
-    ``max_new_tokens``: generation limit for protocols that generate.
+    ``max_new_tokens``: generation limit for protocols that generate (``None``: the protocol's own,
+    ``ProtocolJudge.default_max_new_tokens``).
     ``tie_margin``: a probability within ``0.5 ± tie_margin`` counts as a tie.
     ``via``: how ``per_criterion`` and ``pointwise`` ask the model, ``generate`` or ``logprob``.
     ``length_rule_chars``: WildBench's rule, a weak win by an answer this many characters longer is a
@@ -33,7 +34,7 @@ class JudgeOptions:
 
     prompt_style: Style = "chat"
     max_output_tokens: int | None = DEFAULT_MAX_OUTPUT_TOKENS
-    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+    max_new_tokens: int | None = None
     tie_margin: float = 0.0
     via: Mode = "generate"
     length_rule_chars: int | None = None
@@ -43,6 +44,7 @@ class ProtocolJudge:
     """A ``Judge``: ``judge_many(tasks)`` returns one ``Verdict`` or ``JudgeError`` per task, in order."""
 
     protocol: ClassVar[str] = ""
+    default_max_new_tokens: ClassVar[int] = DEFAULT_MAX_NEW_TOKENS
 
     def __init__(self, backend: Backend, *, options: JudgeOptions | None = None, rubric: Rubric = DEFAULT_RUBRIC):
         self.backend = backend
@@ -70,11 +72,15 @@ class ProtocolJudge:
     def count_tokens(self, text: str) -> int:
         return self.backend.count_tokens(text)
 
+    @property
+    def max_new_tokens(self) -> int:
+        return self.options.max_new_tokens or self.default_max_new_tokens
+
     def complete_all(self, rendered: list) -> list:
         """One generation batch for every prompt that rendered; render errors keep their slots."""
         return call_on_ok(
             rendered,
-            lambda ok: self.backend.complete([r.prompt for r in ok], max_tokens=self.options.max_new_tokens),
+            lambda ok: self.backend.complete([r.prompt for r in ok], max_tokens=self.max_new_tokens),
         )
 
     def graded_verdict(self, label: str, answer: str, completion: Completion, rendered, **more) -> Verdict:
@@ -139,10 +145,15 @@ def label_probability(scores: LabelScores, first: str, second: str) -> tuple[flo
 
 
 def rationale_of(text: str) -> str:
-    """The reasoning before the final verdict line, for display."""
-    lowered = text.lower()
+    """The reasoning beside the verdict line, for display: after it when the verdict comes first
+    (the generate protocol), else before the final one."""
+    lowered = text.lstrip().lower()
+    if lowered.startswith("verdict") or lowered.startswith("[["):
+        _, _, rest = text.strip().partition("\n")
+        rest = rest.strip()
+        return rest[len("reasoning:"):].strip() if rest.lower().startswith("reasoning:") else rest
     for marker in ("verdict", "score"):
         at = lowered.rfind(marker)
         if at > 0:
-            return text[:at].strip().removesuffix("**").strip()
+            return text.lstrip()[:at].strip().removesuffix("**").strip()
     return text.strip()

@@ -28,6 +28,8 @@ class Reply:
     body: object = None
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    # A server-sent event stream instead of a body: (seconds to wait, line to send) pairs.
+    events: list[tuple[float, str]] | None = None
 
 
 def chat_reply(content: str = "Verdict: [[A>B]]", *, usage=(12, 5)) -> Reply:
@@ -45,6 +47,9 @@ class Stub:
         self.replies: list[Reply] = []
         self.requests: list[dict] = []
         self.lock = threading.Lock()
+        self.slots: int | None = None  # what GET /props declares; None: 404
+        self.sent = 0  # stream lines written
+        self.hung_up = False  # the client closed a stream before its end
 
     def next_reply(self) -> Reply:
         with self.lock:
@@ -64,6 +69,9 @@ def stub() -> Iterator[tuple[Stub, str]]:
                 )
             reply = state.next_reply()
             time.sleep(reply.delay_s)
+            if reply.events is not None:
+                self.stream(reply.events)
+                return
             raw = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
             try:
                 self.send_response(reply.status)
@@ -74,6 +82,29 @@ def stub() -> Iterator[tuple[Stub, str]]:
                 self.wfile.write(raw)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (timeout test)
+
+        def stream(self, events: list[tuple[float, str]]) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            try:
+                for delay, line in events:
+                    time.sleep(delay)
+                    self.wfile.write(f"{line}\n\n".encode())
+                    self.wfile.flush()
+                    with state.lock:
+                        state.sent += 1
+            except (BrokenPipeError, ConnectionResetError):
+                with state.lock:
+                    state.hung_up = True
+
+        def do_GET(self) -> None:
+            slots = state.slots
+            raw = json.dumps({"total_slots": slots}).encode()
+            self.send_response(200 if slots else 404)
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
 
         def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
             pass
@@ -117,6 +148,7 @@ def test_a_completion_style_prompt_goes_to_the_completions_endpoint(stub):
     assert completion.text == " A" and completion.cost_usd == 0.0
     assert state.requests[0]["path"] == "/v1/completions"
     assert state.requests[0]["body"]["prompt"] == "Better response:"
+    assert state.requests[0]["body"]["stop"] == ["====="]  # the few-shot separator ends the answer
 
 
 def test_rate_limits_are_retried_honouring_retry_after(stub):
@@ -156,11 +188,11 @@ def test_other_client_errors_are_permanent_and_not_retried(stub, status):
     assert str(status) in str(result) and len(state.requests) == 1
 
 
-def test_a_timeout_is_retried_and_then_a_retryable_error(stub):
+def test_no_answer_within_the_queue_allowance_is_retried_and_then_a_retryable_error(stub):
     state, url = stub
     state.replies = [Reply(delay_s=1.0, body={})]
     started = time.monotonic()
-    (result,) = backend_for(url, timeout=0.2, max_retries=1).complete([CHAT], max_tokens=8)
+    (result,) = backend_for(url, first_token_timeout=0.2, max_retries=1).complete([CHAT], max_tokens=8)
     assert isinstance(result, JudgeError) and result.retryable and "timed out" in str(result)
     assert len(state.requests) == 2 and time.monotonic() - started < 3
 
@@ -186,15 +218,15 @@ def test_a_refused_connection_is_retryable():
 def test_one_failing_item_does_not_fail_its_batch_and_order_is_kept(stub):
     state, url = stub
     state.replies = [chat_reply("first"), Reply(400, {"error": "no"}), chat_reply("third")]
-    results = backend_for(url, max_concurrency=1).complete([CHAT, CHAT, CHAT], max_tokens=8)
+    results = backend_for(url, concurrency=1).complete([CHAT, CHAT, CHAT], max_tokens=8)
     assert [r.text if isinstance(r, Completion) else "error" for r in results] == ["first", "error", "third"]
 
 
-def test_requests_run_concurrently_up_to_the_limit(stub):
+def test_a_fixed_concurrency_runs_that_many_requests_at_once(stub):
     state, url = stub
     state.replies = [Reply(body=chat_reply().body, delay_s=0.3)]
     started = time.monotonic()
-    results = backend_for(url, max_concurrency=4).complete([CHAT] * 4, max_tokens=8)
+    results = backend_for(url, concurrency=4).complete([CHAT] * 4, max_tokens=8)
     assert all(isinstance(r, Completion) for r in results)
     assert time.monotonic() - started < 1.0  # sequential would take 1.2 s
 
@@ -306,3 +338,70 @@ def test_without_a_key_no_authorization_header_is_sent(stub, monkeypatch):
 def test_unknown_params_are_a_configuration_error():
     with pytest.raises(ConfigurationError, match="max_concurency"):
         OpenAIBackend(model="m", params={"max_concurency": 3})
+
+
+# --- streaming ------------------------------------------------------------------------------------
+
+
+def token(text: str, finish: str | None = None) -> tuple[float, str]:
+    return 0.0, "data: " + json.dumps({"choices": [{"delta": {"content": text}, "finish_reason": finish}]})
+
+
+def test_a_streamed_answer_is_assembled_with_keep_alives_ignored_and_tokens_counted(stub):
+    state, url = stub
+    state.replies = [Reply(events=[(0.0, ": ping"), token("Verdict: "), token("[[A>B]]"), token("", "stop"),
+                                   (0.0, "data: [DONE]")])]
+    (completion,) = backend_for(url).complete([CHAT], max_tokens=8)
+    assert isinstance(completion, Completion) and completion.text == "Verdict: [[A>B]]"
+    assert completion.completion_tokens == 2 and completion.prompt_tokens > 0
+    assert state.requests[0]["body"]["stream"] is True
+
+
+def test_a_stream_silent_after_its_first_token_is_closed_and_retried_as_a_timeout(stub):
+    state, url = stub
+    stall = [token("Verdict"), (0.3, ": ping"), (0.3, ": ping"), (0.3, ": ping"), token(" [[A>B]]", "stop")]
+    state.replies = [Reply(events=stall)]
+    (result,) = backend_for(url, timeout=0.5, max_retries=1).complete([CHAT], max_tokens=8)
+    assert isinstance(result, JudgeError) and result.retryable and "no token for 0.5 s" in str(result)
+    assert len(state.requests) == 2
+    time.sleep(0.5)
+    assert state.hung_up  # the server saw the client go: it can stop generating
+
+
+def test_waiting_for_the_first_token_is_allowed_up_to_the_queue_allowance_not_the_idle_limit(stub):
+    state, url = stub
+    queued = [(0.3, ": ping"), (0.3, ": ping"), (0.3, ": ping"), token("[[A=B]]", "stop")]
+    state.replies = [Reply(events=queued)]
+    (completion,) = backend_for(url, timeout=0.5, first_token_timeout=5).complete([CHAT], max_tokens=8)
+    assert isinstance(completion, Completion) and completion.text == "[[A=B]]"
+
+
+def test_a_stream_the_server_cut_short_is_retried_and_the_endpoint_limit_halves(stub):
+    state, url = stub
+    state.replies = [Reply(events=[token("Ver"), (0.0, "data: [DONE]")]), Reply(events=[token("[[B>A]]", "stop")])]
+    backend = backend_for(url, initial_concurrency=4)
+    (completion,) = backend.complete([CHAT], max_tokens=8)
+    assert completion.text == "[[B>A]]" and len(state.requests) == 2
+    limit = backend.endpoint_limit()
+    assert limit.limit == 2 and limit.counts["interrupted"] == 1
+
+
+def test_the_adaptive_limit_starts_at_the_slots_the_server_declares(stub):
+    state, url = stub
+    state.slots = 3
+    assert backend_for(url).endpoint_limit().limit == 3
+
+
+def test_a_server_declaring_nothing_starts_at_one_request_at_a_time(stub):
+    _, url = stub
+    assert backend_for(url).endpoint_limit().limit == 1
+    assert backend_for(url + "/other", concurrency=5).endpoint_limit().limit == 5
+
+
+def test_a_rate_limit_pauses_the_endpoint_for_its_retry_after(stub):
+    state, url = stub
+    state.replies = [Reply(429, {"error": "slow down"}, {"Retry-After": "0.4"}), chat_reply()]
+    started = time.monotonic()
+    (completion,) = backend_for(url).complete([CHAT], max_tokens=8)  # the injected sleep does not wait
+    assert isinstance(completion, Completion) and time.monotonic() - started >= 0.4
+    assert backend_for(url).endpoint_limit().counts["overload"] == 1

@@ -4,12 +4,17 @@ Gemma 3 270M GGUF on 127.0.0.1. Slow (model load, CPU inference); CI installs th
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import math
+import os
+import re
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -55,21 +60,40 @@ def wait_until_ready(process: subprocess.Popen, url: str) -> None:
     raise RuntimeError(f"llama.cpp server not ready after {STARTUP_DEADLINE_S} s")
 
 
+@dataclass
+class Server:
+    url: str
+    log: Path
+    offset: int = 0
+
+    def mark(self) -> None:
+        self.offset = self.log.stat().st_size
+
+    def log_since_mark(self) -> str:
+        time.sleep(1.0)  # the server logs a generation's end after its last byte went out
+        with self.log.open("rb") as f:
+            f.seek(self.offset)
+            return f.read().decode("utf-8", "replace")
+
+
 @pytest.fixture(scope="module")
-def server_url(tmp_path_factory) -> Iterator[str]:
+def llama_server(tmp_path_factory) -> Iterator[Server]:
     from judges.models import default_gguf_path
 
     port = free_port()
-    log = (tmp_path_factory.mktemp("llama") / "server.log").open("wb")
+    path = tmp_path_factory.mktemp("llama") / "server.log"
+    log = path.open("wb")
     command = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(default_gguf_path()),
         "--chat_format", "gemma", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    # Unbuffered: the tests read the server's own log lines about disconnected clients.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/v1"
     try:
         wait_until_ready(process, url)
-        yield url
+        yield Server(url, path)
     finally:
         process.terminate()
         try:
@@ -78,6 +102,11 @@ def server_url(tmp_path_factory) -> Iterator[str]:
             process.kill()
             process.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server_url(llama_server: Server) -> str:
+    return llama_server.url
 
 
 def spec(url: str, protocol: str, style: str) -> dict:
@@ -133,3 +162,49 @@ def test_the_generate_protocol_on_chat_gives_a_verdict_or_a_retryable_error_neve
     judge = build_judge(spec(server_url, "generate", "chat"))
     (verdict,) = judge.judge_many([PAIR])
     assert isinstance(verdict, Verdict) or (isinstance(verdict, JudgeError) and verdict.retryable)
+
+
+# --- speed: concurrency, waste, abandonment ----------------------------------------------------------
+
+GENERATION_END = re.compile(r"\beval time =\s+[\d.]+ ms /\s+(\d+) runs")
+
+
+def questions(tag: str, n: int) -> list[Prompt]:
+    return [Prompt(text=f"{tag} question {i}: what is {i} plus {i}?\nAnswer:") for i in range(n)]
+
+
+def test_four_concurrent_calls_on_the_one_request_server_waste_nothing_in_about_the_sequential_time(llama_server):
+    sequential = OpenAIBackend(model="seq", params={"base_url": llama_server.url, "concurrency": 1, "stream": False})
+    started = time.monotonic()
+    assert all(isinstance(sequential.complete([p], max_tokens=12)[0], Completion) for p in questions("seq", 4))
+    sequential_s = time.monotonic() - started
+
+    adaptive = OpenAIBackend(model="adaptive", params={"base_url": llama_server.url})  # the defaults
+    llama_server.mark()
+    started = time.monotonic()
+    results = adaptive.complete(questions("adaptive", 4), max_tokens=12)
+    adaptive_s = time.monotonic() - started
+    log = llama_server.log_since_mark()
+    assert all(isinstance(r, Completion) for r in results), results
+    # The server declares one request at a time (llama-cpp-python): one in flight, none cut or redone.
+    assert adaptive.endpoint_limit().limit == 1 and adaptive.endpoint_limit().ceiling == 1
+    assert len(GENERATION_END.findall(log)) == 4 and "Disconnected from client" not in log
+    assert adaptive_s < 1.5 * sequential_s + 2.0, (adaptive_s, sequential_s)
+
+
+def test_an_abandoned_stream_stops_the_server_s_generation(llama_server):
+    body = {"model": "m", "prompt": "Count from one to five hundred: one, two,", "max_tokens": 400,
+            "stream": True, "temperature": 0}
+    llama_server.mark()
+    with httpx.Client(timeout=120) as client, client.stream("POST", f"{llama_server.url}/completions", json=body) as r:
+        data = [line for line in itertools.islice(r.iter_lines(), 40) if line.startswith("data:")][:3]
+    assert len(data) == 3  # tokens were flowing when the client left
+    started = time.monotonic()
+    quick = OpenAIBackend(model="m", params={"base_url": llama_server.url, "concurrency": 1})
+    (answer,) = quick.complete(questions("after", 1), max_tokens=4)
+    assert isinstance(answer, Completion)
+    log = llama_server.log_since_mark()
+    assert "Disconnected from client" in log
+    # The 400-token generation never ran to its end, and the next request did not wait for it.
+    assert all(int(runs) < 100 for runs in GENERATION_END.findall(log)), GENERATION_END.findall(log)
+    assert time.monotonic() - started < 60

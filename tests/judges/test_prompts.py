@@ -77,7 +77,7 @@ def test_a_completion_prompt_for_a_base_model_has_worked_examples_and_ends_where
     assert not logprob.prompt.is_chat
     assert logprob.prompt.text.endswith("Better response:")
     assert "Better response: B" in logprob.prompt.text and "Better response: A" in logprob.prompt.text
-    assert generate.prompt.text.endswith("Reasoning:")
+    assert generate.prompt.text.endswith("Verdict:")
     assert generate.prompt.text.count(SEPARATOR) == 4  # header, three examples, the case
     assert "Verdict: [[A=B]]" in generate.prompt.text
 

@@ -6,6 +6,8 @@ from judges.backends.fake import FakeBackend
 from judges.base import JudgeError, Verdict
 from judges.both_orders import judge_both_orders
 from judges.cache import ScoreCache
+from judges.protocols.common import DEFAULT_MAX_NEW_TOKENS
+from judges.protocols.generate import GENERATE_MAX_NEW_TOKENS
 from judges.registry import build_judge
 from tests.judges.helpers import TWO_CRITERIA, fake_judge, fake_spec, make_task
 
@@ -46,11 +48,30 @@ def test_unparsable_generated_output_fails_that_item_as_retryable_and_never_as_a
 
 
 def test_a_base_model_prompt_goes_through_the_generate_protocol_and_stops_at_the_separator():
-    reply = " A is right.\nVerdict: [[A>B]]\n=====\nVerdict: [[B>>A]]"
+    reply = " [[A>B]]\nReasoning: A is right.\n=====\nVerdict: [[B>>A]]"
     judge, backend = fake_judge("generate", prompt_style="completion", params={"replies": [reply]})
     (verdict,) = judge.judge_many([make_task()])
-    assert verdict.label == "A>B"
-    assert backend.prompts[0].text.endswith("Reasoning:")
+    assert verdict.label == "A>B" and verdict.rationale == "A is right."
+    assert backend.prompts[0].text.endswith("Verdict:")
+
+
+def test_a_verdict_first_answer_keeps_its_first_verdict_when_the_reasons_quote_another_label():
+    reply = "Verdict: [[B>A]]\nA is not A>>B material: it is wrong."
+    judge, _ = fake_judge("generate", params={"replies": [reply]})
+    (verdict,) = judge.judge_many([make_task()])
+    assert verdict.label == "B>A" and verdict.rationale == "A is not A>>B material: it is wrong."
+
+
+def test_the_generate_protocol_asks_for_a_verdict_sized_budget_unless_the_spec_sets_one():
+    judge, backend = fake_judge("generate")
+    judge.judge_many([make_task()])
+    assert backend.max_tokens == [GENERATE_MAX_NEW_TOKENS] and GENERATE_MAX_NEW_TOKENS <= 96
+    judge, backend = fake_judge("generate", max_new_tokens=12)
+    judge.judge_many([make_task()])
+    assert backend.max_tokens == [12]
+    judge, backend = fake_judge("pointwise", via="generate")
+    judge.judge_many([make_task()])
+    assert set(backend.max_tokens) == {DEFAULT_MAX_NEW_TOKENS}
 
 
 def test_backend_failures_stay_in_their_slot_with_their_classification():

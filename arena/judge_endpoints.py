@@ -1,0 +1,69 @@
+"""Judge endpoint speed, from the worker processes that measure it to the pages that show it.
+
+Each worker process keeps one concurrency controller per judge endpoint
+(``judges.backends.concurrency``), in its own memory. While it judges it publishes a snapshot of
+them into the shared cache (Redis in production, the database cache otherwise) under a key of its
+own that expires after ``STALE_AFTER_S``, and adds that key to a small index; the judges page reads
+the index and every snapshot still there. A worker that stops publishing drops off the page by
+itself. Losing an index entry to a race between two workers only hides one worker until its next
+publication, so no lock is taken.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+from django.core.cache import cache
+
+from judges.backends.concurrency import endpoint_snapshots
+
+from .leaderboards import _cache_call
+
+INDEX_KEY = "judge-endpoints:index"
+STALE_AFTER_S = 300
+MIN_INTERVAL_S = 5.0
+
+_last_published = 0.0
+
+
+def worker_key() -> str:
+    return f"judge-endpoints:{socket.gethostname()}:{os.getpid()}"
+
+
+def publish(*, force: bool = False) -> None:
+    """This process's endpoint snapshots into the cache; at most every ``MIN_INTERVAL_S`` unless
+    ``force``. Never raises: the judging it reports on matters more than the report."""
+    global _last_published
+    now = time.monotonic()
+    snapshots = endpoint_snapshots()
+    if not snapshots or (not force and now - _last_published < MIN_INTERVAL_S):
+        return
+    _last_published = now
+    key = worker_key()
+    endpoints = [{**snap, "base_url": shown_url(snap["base_url"])} for snap in snapshots]
+    entry = {"worker": key.split(":", 1)[1], "published_at": time.time(), "endpoints": endpoints}
+    _cache_call(cache.set, key, entry, timeout=STALE_AFTER_S)
+    index = _cache_call(cache.get, INDEX_KEY) or []
+    if key not in index:
+        _cache_call(cache.set, INDEX_KEY, [*index, key][-200:], timeout=None)
+
+
+def shown_url(url: str) -> str:
+    """The endpoint without credentials or query a base_url might carry: pages are public."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return urlunsplit((parts.scheme, f"{host}:{parts.port}" if parts.port else host, parts.path, "", ""))
+
+
+def endpoint_rows() -> list[dict]:
+    """One row per (worker process, endpoint) published in the last ``STALE_AFTER_S`` seconds."""
+    index = _cache_call(cache.get, INDEX_KEY) or []
+    entries = (_cache_call(cache.get_many, index) or {}) if index else {}
+    rows = []
+    for entry in entries.values():
+        age = max(0.0, time.time() - entry["published_at"])
+        rows += [{**endpoint, "worker": entry["worker"], "age_s": age} for endpoint in entry["endpoints"]]
+    return sorted(rows, key=lambda r: (r["base_url"], r["model"], r["worker"]))
