@@ -10,8 +10,8 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
+from arena.lifecycle import create_tournament
 from arena.models import Competitor, ImportedBattle, Output, Tournament
-from arena.tournaments import create_tournament
 from tests import factories
 from tests.browser.support import needs_chromium, screenshots
 
