@@ -235,7 +235,7 @@ def main() -> None:
             lines.append(f"{models:>6}  {name:<34} {shown:>18} {ratio:>15} {width:>9.0f}")
     lines.append(f"(median over {args.seeds} seeds, {args.prompts} prompts; CI width: mean 95% sandwich interval "
                  f"in rating points at {BUDGET_CALLS_PER_MODEL} calls per model; {time.monotonic() - started:.0f} s)")
-    print("\n".join(lines))  # noqa: T201 - a benchmark's output is its table
+    print("\n".join(lines))  # a benchmark's output is its table
 
 
 if __name__ == "__main__":
