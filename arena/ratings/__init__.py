@@ -32,10 +32,10 @@ _MODULES = {
     "elo_bootstrap": "elo",
     "elo_ratings": "elo",
     "RatingError": "errors",
-    "Leaderboard": "leaderboard",
-    "LeaderboardRow": "leaderboard",
-    "choose_interval": "leaderboard",
-    "compute_leaderboard": "leaderboard",
+    "Leaderboard": "board",
+    "LeaderboardRow": "board",
+    "choose_interval": "board",
+    "compute_leaderboard": "board",
     "STYLE_FEATURES": "style",
     "style_counts": "style",
     "style_features": "style",
@@ -92,12 +92,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and editors see: the same names, imported eagerly
+    from arena.ratings.board import Leaderboard, LeaderboardRow, choose_interval, compute_leaderboard
     from arena.ratings.bt import RATING_PER_LOGIT
     from arena.ratings.cells import Battles, Cells, combine_sources
     from arena.ratings.components import Board, BoardRow, Component, PairRecord, head_to_head, rate_components
     from arena.ratings.elo import elo_bootstrap, elo_ratings
     from arena.ratings.errors import RatingError
-    from arena.ratings.leaderboard import Leaderboard, LeaderboardRow, choose_interval, compute_leaderboard
     from arena.ratings.style import STYLE_FEATURES, style_counts, style_features
     from arena.ratings.tables import empirical_win_rates, expected_score, predicted_win_matrix, rank_upper_bounds
     from arena.ratings.verdicts import (

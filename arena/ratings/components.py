@@ -25,9 +25,9 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from arena.ratings import tables
+from arena.ratings.board import choose_interval, compute_leaderboard
 from arena.ratings.cells import Battles, Cells
 from arena.ratings.errors import RatingError
-from arena.ratings.leaderboard import choose_interval, compute_leaderboard
 
 
 @dataclass(frozen=True)

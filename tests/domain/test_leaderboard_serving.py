@@ -150,7 +150,7 @@ def test_a_vote_between_two_outputs_of_one_model_cannot_break_the_fit(api, rated
 @pytest.mark.django_db
 def test_the_leaderboard_says_which_intervals_it_shows_and_uses_the_sandwich_only_at_scale(api, rated, client,
                                                                                           monkeypatch, settings):
-    from arena.ratings import leaderboard as board
+    from arena.ratings import board
 
     assert "95% bootstrap intervals" in client.get("/leaderboard/").content.decode()
     assert api.get("leaderboard").json()["interval"] == "bootstrap"

@@ -14,7 +14,7 @@ from arena.ratings import (
     rank_upper_bounds,
     rate_components,
 )
-from arena.ratings.leaderboard import SANDWICH_FROM_BATTLES, SANDWICH_MIN_MODEL_BATTLES
+from arena.ratings.board import SANDWICH_FROM_BATTLES, SANDWICH_MIN_MODEL_BATTLES
 
 
 def _bounds(board, models) -> tuple[np.ndarray, np.ndarray]:
