@@ -57,7 +57,7 @@ def wait_until_ready(process: subprocess.Popen, url: str) -> None:
 
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory) -> Iterator[str]:
-    from judges.models import default_gguf_path
+    from judges.weights import default_gguf_path
 
     port = free_port()
     log = (tmp_path_factory.mktemp("llama") / "server.log").open("wb")
