@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+
 from judges.base import ConfigurationError
 from judges.registry import options_from_spec
 
 from . import limits
-from .models import JudgeConfig, Rubric
+from .models import JUDGE_QUEUE, JudgeConfig, Rubric, validate_queue_name
 
 BACKENDS = ("openai", "transformers", "fake")
 
@@ -17,9 +19,10 @@ class JudgeConfigError(ValueError):
 
 def create_judge_config(*, name: str, backend: str, model: str, protocol: str = "generate",
                         prompt_style: str = "chat", params: dict | None = None, options: dict | None = None,
-                        rubric: str = "general", both_orders: bool = True, notes: str = "") -> JudgeConfig:
+                        rubric: str = "general", both_orders: bool = True, notes: str = "",
+                        queue: str = JUDGE_QUEUE) -> JudgeConfig:
     """A new configuration (an existing name gets the next version), refused before it is saved when
-    the spec would fail in a worker."""
+    the spec would fail in a worker. ``queue`` is the Celery queue its matches are published to."""
     for field, value in {"name": name, "backend": backend, "model": model, "protocol": protocol,
                          "prompt_style": prompt_style, "rubric": rubric, "notes": notes}.items():
         column = "name" if field == "rubric" else field
@@ -33,6 +36,10 @@ def create_judge_config(*, name: str, backend: str, model: str, protocol: str = 
         raise JudgeConfigError(f"{path} {problem}")
     if not name.strip():
         raise JudgeConfigError("a judge configuration needs a name")
+    try:
+        validate_queue_name(queue)
+    except ValidationError as exc:
+        raise JudgeConfigError(exc.messages[0]) from None
     if backend not in BACKENDS:
         raise JudgeConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if protocol not in JudgeConfig.Protocol.values:
@@ -44,7 +51,7 @@ def create_judge_config(*, name: str, backend: str, model: str, protocol: str = 
         raise JudgeConfigError(f"no rubric named {rubric!r}")
     config = JudgeConfig(name=name.strip(), backend=backend, model=model, protocol=protocol,
                          prompt_style=prompt_style, params=params or {}, options=options or {}, rubric=found,
-                         both_orders=both_orders, notes=notes)
+                         both_orders=both_orders, notes=notes, queue=queue)
     try:
         options_from_spec(config.spec())  # fail here, not in a worker, on a bad spec
     except ConfigurationError as exc:
