@@ -22,11 +22,10 @@ from judges.cache import task_key
 from judges.registry import JudgeOptions, spec_fingerprint
 
 from . import judging, leaderboards, quality, ratings, tournaments
+from .ingest import CHARS_PER_TOKEN
 from .models import Competitor, JudgeConfig, Judgment, Match, Output, Prompt, Tournament
 from .ratings import power
 
-# Characters per token for text we have not tokenised (the usual rule of thumb for English).
-CHARS_PER_TOKEN = 4
 # The judge's template around the prompt and outputs (instructions, rubric, labels), in tokens.
 TEMPLATE_TOKENS = 150
 RECENT_JUDGMENTS = 50

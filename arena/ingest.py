@@ -15,13 +15,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
-from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
 
 from .bulk import as_json, insert_rows
+from .jsonl import read_jsonl as read_jsonl  # the demo loaders read their files through ingest
 from .leaderboards import mark_stale
 from .models import Competitor, Dataset, ImportedBattle, Output, Prompt
 from .uploads import (
@@ -345,12 +345,6 @@ def _changed(state: _UploadState, line: int, field_name: str, message: str) -> N
 
 def _show(key: Any) -> str:
     return " / ".join(map(repr, key)) if isinstance(key, tuple) else repr(key)
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    """The rows of a JSON Lines file (blank lines skipped), for the bundled demo data."""
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 def jsonl_stream(rows: list[dict]) -> io.BytesIO:

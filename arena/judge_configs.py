@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from judges.base import ConfigurationError
 from judges.policy import SecretPolicy
 from judges.registry import NUMERIC_OPTIONS, check_params, options_from_spec, public_params
 
 from . import limits
-from .models import JudgeConfig, Rubric
+from .models import JUDGE_QUEUE, JudgeConfig, Rubric, validate_queue_name
 
 BACKENDS = ("openai", "transformers", "fake")
 # Params and options are a few settings each; a bound keeps a stored spec (and every worker's
@@ -62,9 +63,11 @@ def check_spec(config: JudgeConfig) -> None:
 
 def create_judge_config(*, name: str, backend: str, model: str, protocol: str = "generate",
                         prompt_style: str = "chat", params: dict | None = None, options: dict | None = None,
-                        rubric: str = "general", both_orders: bool = True, notes: str = "") -> JudgeConfig:
+                        rubric: str = "general", both_orders: bool = True, notes: str = "",
+                        queue: str = JUDGE_QUEUE) -> JudgeConfig:
     """A new configuration (an existing name gets the next version), refused before it is saved when
-    the spec would fail in a worker or reach for a secret or host the operator does not allow."""
+    the spec would fail in a worker or reach for a secret or host the operator does not allow. ``queue``
+    is the Celery queue its matches are published to."""
     for field, value in {"name": name, "backend": backend, "model": model, "protocol": protocol,
                          "prompt_style": prompt_style, "rubric": rubric, "notes": notes}.items():
         column = "name" if field == "rubric" else field
@@ -76,6 +79,10 @@ def create_judge_config(*, name: str, backend: str, model: str, protocol: str = 
             raise JudgeConfigError(str(exc)) from None
     if not name.strip():
         raise JudgeConfigError("a judge configuration needs a name")
+    try:
+        validate_queue_name(queue)
+    except ValidationError as exc:
+        raise JudgeConfigError(exc.messages[0]) from None
     if protocol not in JudgeConfig.Protocol.values:
         raise JudgeConfigError(f"unknown protocol {protocol!r}; choose one of {', '.join(JudgeConfig.Protocol.values)}")
     if prompt_style not in ("chat", "completion"):
@@ -86,7 +93,7 @@ def create_judge_config(*, name: str, backend: str, model: str, protocol: str = 
     config = JudgeConfig(name=name.strip(), backend=backend, model=model, protocol=protocol,
                          prompt_style=prompt_style, params={} if params is None else params,
                          options={} if options is None else options, rubric=found, both_orders=both_orders,
-                         notes=notes)
+                         notes=notes, queue=queue)
     check_spec(config)
     config.version = config.next_version_number()
     config.save()

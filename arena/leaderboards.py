@@ -311,7 +311,7 @@ def _cache_call(operation: Callable, *args, **kwargs):
         return operation(*args, **kwargs)
     except ValueError:
         return None  # incr of a missing key
-    except Exception:  # noqa: BLE001 - any backend's connection error: Redis, database cache...
+    except Exception:  # any backend's connection error: Redis, database cache...
         log.warning("leaderboard cache unavailable; answering from the database", exc_info=True)
         return None
 
@@ -334,13 +334,13 @@ def compute_payload(query: LeaderboardQuery) -> dict:
     if data is None:
         return payload
     # Style control refits every battle in each bootstrap round; its sandwich interval costs one fit.
-    interval = "sandwich" if style is not None else "bootstrap"
+    interval = "sandwich" if style is not None else settings.ARENA_LEADERBOARD_INTERVALS
     board = ratings.rate_components(
         data, method=query.method, anchor=query.anchor or None, ci=interval,
         rounds=settings.ARENA_BOOTSTRAP_ROUNDS, rng=rng, style=style, virtual_ties=float(query.prior),
     )
     payload.update(
-        anchor=board.components[0].anchor, interval=interval, confidence=board.confidence,
+        anchor=board.components[0].anchor, interval=board.ci, confidence=board.confidence,
         battles=int(data.count.sum()) if isinstance(data, ratings.Cells) else len(data),
         models=[_row_dict(r) for r in board.rows],
         components=[asdict(c) for c in board.components],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 from django.conf import settings
@@ -178,6 +179,20 @@ class Rubric(models.Model):
         }
 
 
+JUDGE_QUEUE = "judge"  # the queue of judge work when a configuration names no other
+# Letters, digits, dots, dashes and underscores: safe as a Redis key, a worker's -Q argument and a
+# file name of the filesystem broker; "judge.gemma-27b" is the suggested shape.
+QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def validate_queue_name(value: str) -> None:
+    if not isinstance(value, str) or not QUEUE_NAME.fullmatch(value):
+        raise ValidationError(
+            f"queue {value!r} must be 1-100 letters, digits, dots, dashes or underscores, starting with a "
+            "letter or digit (e.g. judge.gemma-27b)"
+        )
+
+
 class JudgeConfig(models.Model):
     """How matches are judged. Immutable once used: editing a used one makes a new version."""
 
@@ -207,6 +222,11 @@ class JudgeConfig(models.Model):
     )
     rubric = models.ForeignKey(Rubric, on_delete=models.PROTECT, related_name="judge_configs")
     both_orders = models.BooleanField(default=True)
+    # Routing, not judging: not part of the spec, so a used configuration may move to another queue.
+    queue = models.CharField(
+        max_length=100, default=JUDGE_QUEUE, validators=[validate_queue_name],
+        help_text="Celery queue its matches go to: run one GPU worker per judge model with -Q judge.<name>.",
+    )
     notes = models.TextField(blank=True)
     # Not part of the spec: it describes the judge's model, so it may be corrected on a used configuration.
     family = models.CharField(max_length=100, blank=True,

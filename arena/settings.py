@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from arena.ratings.cells import STRONG_VERDICT_WEIGHT
+from arena.ratings.verdicts import STRONG_VERDICT_WEIGHT
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -273,6 +273,11 @@ ARENA_STRONG_VERDICT_WEIGHT = float(env_int("ARENA_STRONG_VERDICT_WEIGHT", int(S
 # Leaderboards are recomputed at most this often after new results (debounce, by the beat task).
 ARENA_LEADERBOARD_DEBOUNCE_SECONDS = env_int("ARENA_LEADERBOARD_DEBOUNCE_SECONDS", 10)
 ARENA_BOOTSTRAP_ROUNDS = env_int("ARENA_BOOTSTRAP_ROUNDS", 1000)
+# Leaderboard intervals: "auto" (the sandwich from a million battles on, else the bootstrap; see
+# arena.ratings.choose_interval) or "bootstrap" at any size (seconds of CPU per recompute at scale).
+ARENA_LEADERBOARD_INTERVALS = env_str("ARENA_LEADERBOARD_INTERVALS", "auto")
+if ARENA_LEADERBOARD_INTERVALS not in ("auto", "bootstrap"):
+    raise ImproperlyConfigured("ARENA_LEADERBOARD_INTERVALS must be auto or bootstrap")
 # Cached leaderboard answers expire (the snapshot in the database stays); stale snapshots not read for
 # this long are not recomputed in the background until someone reads them again.
 ARENA_LEADERBOARD_CACHE_SECONDS = env_int("ARENA_LEADERBOARD_CACHE_SECONDS", 3600)

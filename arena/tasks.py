@@ -1,7 +1,8 @@
 """Celery tasks, and the one place that enqueues them.
 
 Tasks take ids and call domain functions; only this module publishes work. Judge work runs on the
-``judge`` queue (GPU nodes in production); bookkeeping on ``default``. Late acks, short leases
+queue its judge configuration names (``judge`` unless it names another, e.g. ``judge.qwen`` for the GPU
+nodes that serve that model only); bookkeeping on ``default``. Late acks, short leases
 renewed by a heartbeat, and a frequent sweeper mean that nothing is lost when a worker dies or the
 broker is down: the sweeper frees the matches of dead workers and publishes matches that no queued
 task will reach.
@@ -21,7 +22,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from . import judging, leaderboards, tournaments
-from .models import Match, Tournament
+from .models import JUDGE_QUEUE, Match, Tournament
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +60,16 @@ def sweep_matches() -> int:
     pending = Match.objects.pending().filter(tournament__status=Tournament.Status.RUNNING)
     never = pending.filter(enqueued_at__isnull=True, created_at__lt=timezone.now() - grace)
     ids = list(never.values_list("pk", flat=True))
-    if judge_queue_length() == 0:
-        # Published, but the queue is empty and no worker holds them: the messages were lost
-        # (a broker restarted without persistence).
-        ids += pending.filter(enqueued_at__lt=timezone.now() - grace).values_list("pk", flat=True)
+    published = pending.filter(enqueued_at__lt=timezone.now() - grace)
+    queues = set(published.values_list("tournament__judge_config__queue", flat=True).distinct())
+    empty = [queue for queue in sorted(queues) if judge_queue_length(queue) == 0]
+    if empty:
+        # Published, but their queue is empty and no worker holds them: the messages were lost
+        # (a broker restarted without persistence). Each judge queue is looked at on its own, since
+        # one busy queue says nothing about another's messages.
+        ids += published.filter(tournament__judge_config__queue__in=empty).values_list("pk", flat=True)
     publish_matches(ids)
     return len(ids)
-
-
-# The old name, for beat schedules written before the sweeper also published lost matches.
-requeue_stale_matches = sweep_matches
 
 
 @shared_task(acks_late=True)
@@ -79,7 +80,7 @@ def recompute_leaderboards() -> int:
 # --- publishing ------------------------------------------------------------------------------------
 
 def enqueue_matches(match_ids: Iterable[int]) -> None:
-    """Send matches to the judge queue once the surrounding transaction commits."""
+    """Send matches to their judge queues once the surrounding transaction commits."""
     ids = list(match_ids)
     if ids:
         transaction.on_commit(lambda: publish_matches(ids))
@@ -91,30 +92,43 @@ def enqueue_pending(*, tournament: Tournament) -> None:
 
 
 def publish_matches(match_ids: list[int], *, countdown: float | None = None) -> int:
-    """Publish judge tasks in batches and note when; returns how many matches were published.
+    """Publish judge tasks in batches, each on its judge configuration's queue, and note when; returns
+    how many matches were published.
 
     A broker outage is logged, never raised: the caller's data is committed already, and the matches
     not published keep ``enqueued_at`` empty, which the sweeper looks for.
     """
     size = settings.ARENA_JUDGE_BATCH
     published = 0
-    for start in range(0, len(match_ids), size):
-        batch = list(match_ids[start:start + size])
-        try:
-            judge_matches.apply_async(args=[batch], countdown=countdown)
-        except BROKER_ERRORS as exc:
-            log.warning("broker unavailable, %d match(es) left for the sweeper: %s", len(match_ids) - start, exc)
-            break
-        Match.objects.filter(pk__in=batch).update(enqueued_at=timezone.now())
-        published += len(batch)
+    for queue, ids in _by_queue(match_ids).items():
+        for start in range(0, len(ids), size):
+            batch = ids[start:start + size]
+            try:
+                judge_matches.apply_async(args=[batch], countdown=countdown, queue=queue)
+            except BROKER_ERRORS as exc:
+                log.warning("broker unavailable, %d match(es) left for the sweeper: %s",
+                            len(match_ids) - published, exc)
+                return published
+            Match.objects.filter(pk__in=batch).update(enqueued_at=timezone.now())
+            published += len(batch)
     return published
 
 
-def judge_queue_length() -> int | None:
-    """Messages waiting on the judge queue, or None when the broker cannot say."""
+def _by_queue(match_ids: list[int]) -> dict[str, list[int]]:
+    """Match ids grouped by the queue of their tournament's judge configuration, in the given order."""
+    queue_of = dict(Match.objects.filter(pk__in=match_ids).values_list("pk", "tournament__judge_config__queue"))
+    grouped: dict[str, list[int]] = {}
+    for pk in match_ids:
+        if pk in queue_of:  # a match deleted since (its tournament was) has nothing to judge
+            grouped.setdefault(queue_of[pk], []).append(pk)
+    return grouped
+
+
+def judge_queue_length(queue: str = JUDGE_QUEUE) -> int | None:
+    """Messages waiting on a judge queue, or None when the broker cannot say."""
     try:
         with judge_matches.app.connection_for_read() as conn:
-            return conn.default_channel.queue_declare(queue="judge").message_count
+            return conn.default_channel.queue_declare(queue=queue).message_count
     except BROKER_ERRORS as exc:
-        log.warning("cannot read the judge queue's length: %s", exc)
+        log.warning("cannot read the length of queue %s: %s", queue, exc)
         return None

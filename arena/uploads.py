@@ -27,7 +27,7 @@ from pydantic import (
 
 from .limits import INT_MAX, MAX_JSON_DEPTH, column_chars, json_problems, name_problem
 from .models import Competitor, Dataset, ImportedBattle, Prompt
-from .ratings.cells import WINNER_SCORES
+from .ratings.verdicts import WINNER_SCORES
 
 READ_CHUNK = 1 << 20
 

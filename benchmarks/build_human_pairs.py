@@ -21,13 +21,11 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from arena.jsonl import read_jsonl
+
 DATA = Path(__file__).resolve().parent.parent / "arena" / "demo_data" / "vicuna80"
 OUT = Path(__file__).parent / "data" / "vicuna80_human_pairs.jsonl"
 VOTE_FILE = re.compile(r"answer_(?P<x>[\w.-]+?)-vs-answer_(?P<y>[\w.-]+?)-human-reviewer")
-
-
-def read(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def main() -> None:
@@ -35,8 +33,8 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=48)
     parser.add_argument("--seed", type=int, default=20240601)
     args = parser.parse_args()
-    questions = {q["question_id"]: q["text"] for q in read(DATA / "prompts" / "vicuna_questions.jsonl")}
-    answers = {path.stem.removeprefix("answer_"): {a["question_id"]: a["text"] for a in read(path)}
+    questions = {q["question_id"]: q["text"] for q in read_jsonl(DATA / "prompts" / "vicuna_questions.jsonl")}
+    answers = {path.stem.removeprefix("answer_"): {a["question_id"]: a["text"] for a in read_jsonl(path)}
                for path in (DATA / "generations").glob("answer_*.jsonl")}
     votes: dict[tuple[int, str, str], list[float]] = defaultdict(list)
     for path in sorted((DATA / "ratings-human").glob("*.jsonl")):
@@ -45,7 +43,7 @@ def main() -> None:
         if x not in answers or y not in answers:
             continue
         first, second = sorted((x, y))
-        for vote in read(path):
+        for vote in read_jsonl(path):
             value = {1: 1.0, 2: 0.0, 3: 0.5}[vote["score"]]
             votes[(vote["question_id"], first, second)].append(value if x == first else 1.0 - value)
     items = sorted(k for k in votes if all(k[0] in answers[m] for m in k[1:]))

@@ -29,6 +29,8 @@ import json
 import random
 from pathlib import Path
 
+from arena.jsonl import read_jsonl
+
 DEFAULT_DATA = Path("/work/shared/data/mt_bench")
 OUT = Path(__file__).parent / "data" / "mt_bench_pairs.jsonl"
 
@@ -52,11 +54,6 @@ def truncate(text: str, limit: int) -> str:
         return text
     cut = text[:limit].rsplit(" ", 1)[0]
     return cut.rstrip() + " ..."
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def first_turns(path: Path) -> dict[int, str]:

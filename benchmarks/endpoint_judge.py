@@ -52,7 +52,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 
 from judges.backends.openai import OpenAIBackend
 from judges.base import Completion, JudgeError, Prompt
-from judges.models import default_gguf_path
+from judges.weights import default_gguf_path
 
 STARTUP_DEADLINE_S = 180
 # The server: ~35 s per generation against the 60 s timeout of the old defaults.

@@ -37,6 +37,7 @@ from typing import Any
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
 
+from arena.jsonl import read_jsonl
 from judges.backends.transformers import TransformersBackend
 from judges.base import PairTask
 from judges.both_orders import judge_both_orders
@@ -96,7 +97,7 @@ def shared_backend(**params: Any) -> TransformersBackend:
 
 
 def run_eval(rows_limit: int | None, only: list[str], pairs: Path = PAIRS) -> None:
-    rows = [json.loads(line) for line in pairs.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = read_jsonl(pairs)
     print(f"pairs: {pairs.name}")
     backend = shared_backend()
     print(device_line(backend))
@@ -121,12 +122,11 @@ def fmt(value: Any) -> str:
 
 def eight_outputs() -> tuple[str, list[str]]:
     """One MT-bench question (a writing task, so answers are long) and 8 models' answers."""
-    question = next(json.loads(line) for line in (MT_BENCH / "question.jsonl").open() if '"question_id": 81' in line)
+    question = next(row for row in read_jsonl(MT_BENCH / "question.jsonl") if row["question_id"] == 81)
     models = sorted(p.stem for p in (MT_BENCH / "model_answer").glob("*.jsonl"))[:8]
     answers = []
     for model in models:
-        for line in (MT_BENCH / "model_answer" / f"{model}.jsonl").open():
-            row = json.loads(line)
+        for row in read_jsonl(MT_BENCH / "model_answer" / f"{model}.jsonl"):
             if row["question_id"] == 81:
                 # Two turns joined give every answer more than the ~500 tokens the long case needs.
                 answers.append("\n\n".join(row["choices"][0]["turns"]))

@@ -1,7 +1,8 @@
 """Benchmark of the rating core against arena-rank: 100 models, 1,000,000 battles with ties.
 
 Run: .venv/bin/python benchmarks/ratings.py [--arena-rank-rounds 3]
-     .venv/bin/python benchmarks/ratings.py --arena-scale   (300 models x 5,000,000 battles, see below)
+     .venv/bin/python benchmarks/ratings.py --arena-scale [--pairing uniform|popular|both] [--repeat N]
+     (300 models x 5,000,000 battles; the leaderboard's ci="auto" against ci="bootstrap", see below)
 
 Times this project's aggregation, point fit and 1000-round bootstrap, then arena-rank's point fit and a
 few of its bootstrap rounds (scaled linearly to 1000), in the same process on the same cells.
@@ -30,13 +31,26 @@ TARGET_SECONDS = 2.0
 REPEAT = 3  # our timings are the best of 3; arena-rank's are single runs (each takes seconds)
 
 
-def simulate(rng: np.random.Generator, models: int = MODELS, battles: int = BATTLES
+def simulate(rng: np.random.Generator, models: int = MODELS, battles: int = BATTLES, pairing: str = "uniform"
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Battles among ``models`` models of normal strengths, a TIE_SHARE of them ties."""
+    """Battles among ``models`` models of normal strengths, a TIE_SHARE of them ties.
+
+    ``pairing="uniform"``: every pair equally often. ``"popular"``: models drawn with Zipf-like weights
+    (the k-th most popular ~ k^-0.8, as a public arena samples new and popular models more), so the
+    least popular pairs meet only a few times.
+    """
     strengths = rng.normal(0.0, 1.0, models)
-    a = rng.integers(0, models, battles)
-    b = rng.integers(0, models - 1, battles)
-    b = b + (b >= a)
+    if pairing == "uniform":
+        a = rng.integers(0, models, battles)
+        b = rng.integers(0, models - 1, battles)
+        b = b + (b >= a)
+    else:
+        weights = np.arange(1, models + 1) ** -0.8
+        a, b = rng.choice(models, size=(2, battles), p=weights / weights.sum())
+        same = a == b
+        while same.any():
+            b[same] = rng.choice(models, size=int(same.sum()), p=weights / weights.sum())
+            same = a == b
     p = 1.0 / (1.0 + np.exp(-(strengths[a] - strengths[b])))
     tie = rng.random(battles) < TIE_SHARE
     q = np.clip((p - TIE_SHARE / 2) / (1 - TIE_SHARE), 0.0, 1.0)
@@ -46,34 +60,64 @@ def simulate(rng: np.random.Generator, models: int = MODELS, battles: int = BATT
 ARENA_MODELS = 300
 ARENA_BATTLES = 5_000_000
 ARENA_TARGET_SECONDS = 3.0
+PAIRINGS = ("uniform", "popular")
 
 
-def arena_scale() -> None:
+def arena_scale(pairings: tuple[str, ...], repeat: int) -> None:
     """Chatbot Arena's scale through the leaderboard entry point: 300 models, 5,000,000 battles.
 
-    Aggregation (battles -> cells), then ``compute_leaderboard``: point fit, 1000 bootstrap rounds, ranks.
-    One run each (the data take a minute to simulate on two cores); the baseline in the same process is
-    the point fit alone, so the bootstrap's cost reads as a multiple of one fit.
+    Aggregation (battles -> cells), then ``compute_leaderboard`` with its default ``ci="auto"`` (the
+    sandwich interval at this size) against the baseline in the same process: ``ci="bootstrap"``, the
+    point fit and 1000 bootstrap rounds, which was the leaderboard's only interval before. The point
+    fit alone is printed too, so each reads as a multiple of one fit.
     """
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {load}, numpy {np.__version__}")
+    print(f"times: best of {repeat} runs (others' load only ever adds time)")
+    for pairing in pairings:
+        one_pairing(pairing, repeat)
+
+
+def one_pairing(pairing: str, repeat: int) -> None:
+    """One simulated arena of the given pairing, timed both ways."""
     from arena.ratings import compute_leaderboard
 
     rng = np.random.default_rng(20240602)
-    a, b, score = simulate(rng, ARENA_MODELS, ARENA_BATTLES)
+    a, b, score = simulate(rng, ARENA_MODELS, ARENA_BATTLES, pairing)
     names = tuple(f"model-{k:03d}" for k in range(ARENA_MODELS))
-    aggregate_seconds, cells = timed(lambda: Cells.from_battles(a, b, score, models=names))
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {load}, numpy {np.__version__}")
-    print(f"data: {ARENA_MODELS} models, {ARENA_BATTLES:,} battles, {TIE_SHARE:.0%} ties -> {cells.a.shape[0]:,} cells")
-    fit_seconds, _ = timed(lambda: fit(fold(cells, davidson=False)))
-    board_seconds, board = timed(lambda: compute_leaderboard(cells, rounds=ROUNDS, rng=np.random.default_rng(1)))
+    aggregate_seconds, cells = timed(lambda: Cells.from_battles(a, b, score, models=names), repeat)
+    per_model = cells.battles_per_model()
+    print(f"\n{pairing} pairing: {ARENA_MODELS} models, {ARENA_BATTLES:,} battles, {TIE_SHARE:.0%} ties -> "
+          f"{cells.a.shape[0]:,} cells; battles per model {per_model.min():,.0f} to {per_model.max():,.0f}")
+    fit_seconds, _ = timed(lambda: fit(fold(cells, davidson=False)), repeat)
+    boot_seconds, boot_board = timed(
+        lambda: compute_leaderboard(cells, ci="bootstrap", rounds=ROUNDS, rng=np.random.default_rng(1)), repeat
+    )
+    auto_seconds, auto_board = timed(
+        lambda: compute_leaderboard(cells, rounds=ROUNDS, rng=np.random.default_rng(1)), repeat
+    )
     line("aggregate battles -> cells (index arrays)", aggregate_seconds)
-    line("baseline: point fit alone (fold + Newton)", fit_seconds)
-    line(f"compute_leaderboard: fit + {ROUNDS} rounds + ranks", board_seconds)
-    total = aggregate_seconds + board_seconds
-    status = "met" if total < ARENA_TARGET_SECONDS else "MISSED"
-    line("aggregation + compute_leaderboard", total, f"target < {ARENA_TARGET_SECONDS:.0f} s: {status}")
-    print(f"compute_leaderboard / point fit: {board_seconds / fit_seconds:.1f}x; "
-          f"redrawn rounds {board.redrawn_rounds}")
+    line("point fit alone (fold + Newton)", fit_seconds)
+    line(f"baseline: ci=bootstrap, fit + {ROUNDS} rounds + ranks", boot_seconds,
+         f"redrawn rounds {boot_board.redrawn_rounds}")
+    line(f"ci=auto ({auto_board.ci}): fit + intervals + ranks", auto_seconds)
+    for label, seconds in (("baseline", boot_seconds), (f"ci=auto ({auto_board.ci})", auto_seconds)):
+        total = aggregate_seconds + seconds
+        status = "met" if total < ARENA_TARGET_SECONDS else "MISSED"
+        line(f"aggregation + {label}", total, f"target < {ARENA_TARGET_SECONDS:.0f} s: {status}")
+    print(f"baseline / ci=auto: {boot_seconds / auto_seconds:.1f}x faster; "
+          f"baseline / point fit {boot_seconds / fit_seconds:.1f}x, ci=auto / point fit "
+          f"{auto_seconds / fit_seconds:.1f}x")
+    print(f"interval widths, {auto_board.ci} / bootstrap: {width_ratio(auto_board, boot_board)}")
+
+
+def width_ratio(board, baseline) -> str:
+    """Median and range over models of one board's interval width over another's."""
+    ratio = np.array([
+        (row.ci_high - row.ci_low) / (baseline.row(row.model).ci_high - baseline.row(row.model).ci_low)
+        for row in board.rows
+    ])
+    return f"median {np.median(ratio):.3f}, from {ratio.min():.3f} to {ratio.max():.3f}"
 
 
 def timed(action: Callable[[], object], repeat: int = 1) -> tuple[float, object]:
@@ -143,9 +187,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arena-rank-rounds", type=int, default=3)
     parser.add_argument("--arena-scale", action="store_true", help="300 models x 5,000,000 battles instead")
+    parser.add_argument("--pairing", choices=(*PAIRINGS, "both"), default="both",
+                        help="--arena-scale: which pairings to simulate (default both)")
+    parser.add_argument("--repeat", type=int, default=1, help="--arena-scale: runs per timing, best kept")
     args = parser.parse_args()
     if args.arena_scale:
-        arena_scale()
+        arena_scale(PAIRINGS if args.pairing == "both" else (args.pairing,), args.repeat)
         return
     rng = np.random.default_rng(20240601)
     a, b, score = simulate(rng)

@@ -272,7 +272,7 @@ def main() -> None:
     lines.append(f"(median over {args.seeds} seeds, {args.prompts} prompts; CI width: mean 95% sandwich interval "
                  f"in rating points at {BUDGET_CALLS_PER_MODEL} calls per model; stop rules: calls when first met "
                  f"(median Kendall tau then); {time.monotonic() - started:.0f} s)")
-    print("\n".join(lines))  # noqa: T201 - a benchmark's output is its table
+    print("\n".join(lines))  # a benchmark's output is its table
 
 
 if __name__ == "__main__":

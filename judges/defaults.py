@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from typing import Any
 
-DEFAULT_MODEL = "default"  # the transformers backend resolves it to judges.models.default_model_dir()
+DEFAULT_MODEL = "default"  # the transformers backend resolves it to judges.weights.default_model_dir()
 
 DEFAULT_JUDGE_SPEC: dict[str, Any] = {
     "backend": "transformers",

@@ -11,10 +11,10 @@ def rubric() -> Rubric:
     return Rubric.objects.get_or_create(name="test", version=1, defaults={"criteria": criteria})[0]
 
 
-def fake_judge(name: str = "fake", **params) -> JudgeConfig:
+def fake_judge(name: str = "fake", *, model: str = "fake-longer-wins", queue: str = "judge", **params) -> JudgeConfig:
     """A judge configuration on the deterministic fake backend (for scheduling and storage tests)."""
-    return JudgeConfig.objects.create(name=name, backend="fake", model="fake-longer-wins", protocol="logprob",
-                                      prompt_style="chat", params=params, rubric=rubric())
+    return JudgeConfig.objects.create(name=name, backend="fake", model=model, protocol="logprob",
+                                      prompt_style="chat", params=params, rubric=rubric(), queue=queue)
 
 
 def prompts_with_outputs(models: dict[str, int], prompts: int = 3, dataset: str = "set",

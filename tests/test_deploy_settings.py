@@ -42,3 +42,17 @@ def test_the_generated_secret_key_is_readable_by_its_owner_only(tmp_path):
     assert manage(tmp_path, "check").returncode == 0
     assert key_file.read_text() == first and len(first) >= 50
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".secret_key")] == []
+
+
+def test_an_unknown_leaderboard_interval_setting_fails_loudly(tmp_path):
+    result = manage(tmp_path, "check", ARENA_LEADERBOARD_INTERVALS="sandwich-ish")
+    assert result.returncode != 0
+    assert "ARENA_LEADERBOARD_INTERVALS must be auto or bootstrap" in result.stderr
+
+
+def test_reading_the_settings_imports_no_numerical_library(tmp_path):
+    """The web tier's processes all read the settings; numpy and scipy wait until ratings are computed."""
+    script = "import sys, arena.settings; print(sorted(m for m in ('numpy', 'scipy') if m in sys.modules))"
+    env = {**os.environ, "ARENA_DATA_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

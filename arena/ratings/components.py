@@ -25,9 +25,9 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from arena.ratings import tables
+from arena.ratings.board import choose_interval, compute_leaderboard
 from arena.ratings.cells import Battles, Cells
 from arena.ratings.errors import RatingError
-from arena.ratings.leaderboard import compute_leaderboard
 from arena.ratings.quality import Spread
 
 
@@ -80,6 +80,7 @@ class Board:
     style_coefficients: Mapping[str, float] | None = None  # of the largest component
     raw_ratings: Mapping[str, float] | None = None  # uncontrolled ratings of the largest component
     spread: Spread | None = None  # of the rated models of the largest component (see quality.py)
+    ci: str = "bootstrap"  # the interval used (ci="auto" resolved)
 
 
 def rate_components(
@@ -88,7 +89,7 @@ def rate_components(
     method: str = "bt",
     anchor: str | None = None,
     anchor_rating: float = 1000.0,
-    ci: str = "bootstrap",
+    ci: str = "auto",
     rounds: int = 1000,
     rng: np.random.Generator | None = None,
     style: np.ndarray | None = None,
@@ -102,6 +103,8 @@ def rate_components(
         raise RatingError(f"need at least two models to rate, got {len(cells.models)}")
     if anchor is not None and anchor not in cells.models:
         raise RatingError(f"unknown anchor model: {anchor}")
+    # Decided on all the data, so that every component gets the same kind of interval.
+    ci = choose_interval(cells, method=method, requested=ci)
     options = {"method": method, "anchor_rating": anchor_rating, "ci": ci, "rounds": rounds, "rng": rng,
                "confidence": confidence, "workers": workers,
                "virtual_ties": virtual_ties if method == "bt" and style is None else 0.0}
@@ -116,7 +119,7 @@ def rate_components(
         if index == 0:
             coefficients, raw, spread = found.coefficients, found.raw, found.spread
     return Board(method=method, rows=tuple(rows), components=tuple(components), pairs=head_to_head(cells),
-                 confidence=confidence, style_coefficients=coefficients, raw_ratings=raw, spread=spread)
+                 confidence=confidence, style_coefficients=coefficients, raw_ratings=raw, spread=spread, ci=ci)
 
 
 @dataclass(frozen=True)

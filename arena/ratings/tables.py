@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from arena.ratings.bt import RATING_PER_LOGIT
@@ -14,12 +16,18 @@ def rank_upper_bounds(ci_low: np.ndarray, ci_high: np.ndarray) -> np.ndarray:
     return 1 + np.sum(ci_low[None, :] > ci_high[:, None], axis=1)
 
 
-def expected_score(gap: np.ndarray | float, tie_parameter: float | None = None) -> np.ndarray:
+def expected_score(
+    gap: np.ndarray | float, tie_parameter: float | None = None, *, per_logit: float = RATING_PER_LOGIT
+) -> np.ndarray | float:
     """Predicted win rate (ties counted 0.5) of a model ``gap`` rating points above its opponent.
 
     With Davidson's tie parameter nu, P(win) + P(tie) / 2; without, the logistic 1 / (1 + 10**(-gap/400)).
+    ``per_logit`` is the rating scale: 400 / ln 10 (the default) is Elo's 400 points per factor of 10.
     """
-    d = np.asarray(gap, dtype=np.float64) / RATING_PER_LOGIT
+    if isinstance(gap, float) and tie_parameter is None:
+        # One battle at a time (online Elo's loop): plain floats cost a fraction of numpy scalars.
+        return 1.0 / (1.0 + math.exp(-gap / per_logit))
+    d = np.asarray(gap, dtype=np.float64) / per_logit
     if tie_parameter is None:
         return 1.0 / (1.0 + np.exp(-d))
     half = np.abs(d) / 2.0

@@ -10,8 +10,12 @@ Params::
     fail        {substring: "retryable" | "permanent"}: a prompt containing the substring fails
     replies     a list of texts that ``complete`` returns in turn (cycled) instead of its own
     confidence  how sharply length differences turn into probabilities (default 1.0)
-    delay_s     seconds each backend call sleeps, like a slow model (default 0), so tests can kill a
-                worker in the middle of a judgment
+    delay_s     seconds each backend call takes, like a slow model (default 0)
+    hold        a file path: while that file exists, every backend call waits (polling), so a test can
+                hold a worker in the middle of a judgment and let it go by deleting the file
+    record      a file path: the backend appends one JSON line when it is built ("load", as a real
+                backend loads its model) and one per call, each with the process id, its parent's and
+                the model name, so tests can see which worker process loaded and ran which judge
 
 ``calls`` records every backend call as (method, number of prompts), so tests can count work.
 """
@@ -19,7 +23,9 @@ Params::
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -58,6 +64,9 @@ class FakeBackend:
         self.replies: list[str] = list(params.pop("replies", []))
         self.confidence = float(params.pop("confidence", 1.0))
         self.delay_s = float(params.pop("delay_s", 0.0))
+        self.hold = params.pop("hold", None)
+        self.record = params.pop("record", None)
+        self.model = model
         if params:
             raise ConfigurationError(f"unknown fake backend params: {sorted(params)}")
         if self.preference not in PREFERENCES:
@@ -66,6 +75,21 @@ class FakeBackend:
         self.prompts: list[Prompt] = []
         self.max_tokens: list[int] = []  # the generation limit of each complete() call
         self._reply_index = 0
+        self._note("load")
+
+    def _note(self, event: str, prompts: int = 0) -> None:
+        if self.record:
+            line = {"event": event, "pid": os.getpid(), "ppid": os.getppid(), "model": self.model, "prompts": prompts}
+            with open(self.record, "a", encoding="utf-8") as out:
+                out.write(json.dumps(line) + "\n")
+
+    def _work(self, method: str, prompts: int) -> None:
+        """What every call does first: wait like a slow model, or while held; count the call."""
+        time.sleep(self.delay_s)
+        while self.hold and os.path.exists(self.hold):
+            time.sleep(0.05)
+        self.calls.append((method, prompts))
+        self._note("call", prompts)
 
     # --- Backend protocol ------------------------------------------------------------------------
 
@@ -73,23 +97,20 @@ class FakeBackend:
         return len(text.split())
 
     def complete(self, prompts: list[Prompt], *, max_tokens: int) -> list[Completion | JudgeError]:
-        time.sleep(self.delay_s)
-        self.calls.append(("complete", len(prompts)))
+        self._work("complete", len(prompts))
         self.max_tokens.append(max_tokens)
         self.prompts.extend(prompts)
         return [self._guard(prompt, lambda p: self._completion(p, max_tokens)) for prompt in prompts]
 
     def label_logprobs(self, prompts: list[Prompt], labels: list[str]) -> list[LabelScores | JudgeError]:
-        time.sleep(self.delay_s)
-        self.calls.append(("label_logprobs", len(prompts)))
+        self._work("label_logprobs", len(prompts))
         self.prompts.extend(prompts)
         return [self._guard(prompt, lambda p: self._label_scores(p, labels)) for prompt in prompts]
 
     def continuation_logprobs(self, pairs: list[tuple[Prompt, str]]) -> list[SequenceScores | JudgeError]:
         """Every word of a continuation costs -1 nat, less when the prompt shares it: a longer answer
         has a lower total but, per word, an answer echoing the prompt's words scores higher."""
-        time.sleep(self.delay_s)
-        self.calls.append(("continuation_logprobs", len(pairs)))
+        self._work("continuation_logprobs", len(pairs))
         self.prompts.extend(prompt for prompt, _ in pairs)
         return [self._guard(prompt, lambda p, c=continuation: self._sequence(p, c)) for prompt, continuation in pairs]
 

@@ -1,7 +1,7 @@
 """A local causal LM as a judge backend, through Hugging Face transformers (CPU or CUDA).
 
 ``model`` is a model directory, an id already in the local Hugging Face cache, a ``.gguf`` file, or
-``""``/``"default"`` for the default judge model (``judges.models.default_model_dir()``). Nothing is
+``""``/``"default"`` for the default judge model (``judges.weights.default_model_dir()``). Nothing is
 ever downloaded: loads are ``local_files_only`` with ``HF_HUB_OFFLINE`` set, and a model that is
 not on disk is a permanent ``ConfigurationError`` naming it.
 
@@ -244,7 +244,7 @@ class TransformersBackend:
     def loaded(self) -> Loaded:
         if self._loaded is None:
             if not self._source:
-                from judges.models import default_model_dir
+                from judges.weights import default_model_dir
 
                 self._source = str(default_model_dir())
             self._loaded = _load(self._source, self._gguf_file, self.settings)

@@ -36,7 +36,7 @@ def test_editing_a_used_configuration_in_the_admin_saves_a_new_version(admin_cli
     create_tournament(name="t", judge_config=config, competitors=competitors, schedule="round_robin")
     form = {"name": config.name, "version": config.version, "backend": "fake", "model": "fake-longer-wins",
             "protocol": "pointwise", "prompt_style": "chat", "params": "{}", "options": "{}",
-            "rubric": config.rubric_id, "both_orders": "on", "notes": ""}
+            "rubric": config.rubric_id, "both_orders": "on", "notes": "", "queue": "judge"}
     response = admin_client.post(f"/admin/arena/judgeconfig/{config.pk}/change/", form)
     assert response.status_code == 302
     versions = dict(JudgeConfig.objects.filter(name=config.name).values_list("version", "protocol"))

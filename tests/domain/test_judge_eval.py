@@ -56,6 +56,9 @@ def test_judge_eval_refuses_unknown_judges_and_bad_files(pairs, tmp_path):
     bad.write_text('{"prompt": "x", "output_1": "a"}\n')
     with pytest.raises(CommandError, match="missing label, output_2"):
         call_command("judge_eval", str(bad), "--judge", "ok")
+    bad.write_text('\n{"prompt": "x", "output_1": "a", "output_2": "b", "label": "a"}\n{"prompt": \n')
+    with pytest.raises(CommandError, match="bad.jsonl:3: malformed JSON"):
+        call_command("judge_eval", str(bad), "--judge", "ok")
 
 
 def test_the_default_judge_configuration_exists_after_migrate_and_matches_the_measured_spec():

@@ -145,3 +145,23 @@ def test_a_vote_between_two_outputs_of_one_model_cannot_break_the_fit(api, rated
         HumanVote.objects.create(prompt=output.prompt, output_a=output, output_b=output, winner="a")
     assert api.get("leaderboard", source="human").status_code == 200
     assert api.get("leaderboard").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_leaderboard_says_which_intervals_it_shows_and_uses_the_sandwich_only_at_scale(api, rated, client,
+                                                                                          monkeypatch, settings):
+    from arena.ratings import board
+
+    assert "95% bootstrap intervals" in client.get("/leaderboard/").content.decode()
+    assert api.get("leaderboard").json()["interval"] == "bootstrap"
+    # As if these 17 battles were a million: the automatic choice turns to the sandwich.
+    monkeypatch.setattr(board, "SANDWICH_FROM_BATTLES", 10)
+    monkeypatch.setattr(board, "SANDWICH_MIN_MODEL_BATTLES", 1)
+    leaderboards.recompute_leaderboard(query=leaderboards.LeaderboardQuery())
+    assert "95% sandwich (asymptotic) intervals" in client.get("/leaderboard/").content.decode()
+    assert "95% sandwich intervals" in client.get("/").content.decode()
+    assert api.get("leaderboard").json()["interval"] == "sandwich"
+    # The bootstrap on request, at any size.
+    settings.ARENA_LEADERBOARD_INTERVALS = "bootstrap"
+    leaderboards.recompute_leaderboard(query=leaderboards.LeaderboardQuery())
+    assert api.get("leaderboard").json()["interval"] == "bootstrap"

@@ -1,6 +1,7 @@
 """`manage.py demo` as a service manager runs it: SIGTERM stops it and everything it started."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,6 +23,11 @@ def group_alive(pgid: int) -> bool:
     return True
 
 
+def started(log: str) -> bool:
+    return "is running at" in log and re.search(r"celery@\S+ ready\.", log) is not None and \
+        log.count("Booting worker with pid") >= 2
+
+
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
 def test_demo_stops_its_worker_and_web_server_when_told_to_stop(tmp_path, stop):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "arena.settings", "ARENA_DATA_DIR": str(tmp_path),
@@ -32,12 +38,13 @@ def test_demo_stops_its_worker_and_web_server_when_told_to_stop(tmp_path, stop):
         demo = subprocess.Popen([sys.executable, "manage.py", "demo", "--port", str(free_port())], cwd=ROOT,
                                 env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
+        # Up and running: the command says so, the Celery worker (its pool started) says it is ready,
+        # and gunicorn has booted both its workers; every child that could be orphaned exists by then.
         deadline = time.monotonic() + 120
-        while "is running at" not in log.read_text(errors="replace") and demo.poll() is None:
+        while not started(log.read_text(errors="replace")) and demo.poll() is None:
             assert time.monotonic() < deadline, log.read_text(errors="replace")
             time.sleep(0.2)
         assert demo.poll() is None, log.read_text(errors="replace")
-        time.sleep(2)  # let gunicorn and the worker get going
         demo.send_signal(stop)  # to the demo process alone, as `kill` or systemd's main-PID mode does
         demo.wait(timeout=30)
         deadline = time.monotonic() + 30

@@ -5,7 +5,6 @@ run is configured with (the Redis restart test starts its own ``redis-server``).
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -51,6 +50,15 @@ def test_two_workers_racing_on_one_tournament_judge_every_match_exactly_once(two
     assert wait_for(lambda: Tournament.objects.get(pk=tournament.pk).status == "finished", timeout=10)
 
 
+def quiet_for_sweeps(worker: Worker, sweeps: int) -> None:
+    """Until the sweeper has run ``sweeps`` more times (a sweep a second, each also a chance for queued
+    tasks to reach the worker): the chances a paused or cancelled tournament had to claim a match,
+    awaited instead of slept through. (Waiting for a drained queue too would cost a second per queued
+    task on the filesystem broker, which polls once a second.)"""
+    seen = worker.sweeps()
+    assert wait_for(lambda: worker.sweeps() >= seen + sweeps, timeout=30)
+
+
 def test_pause_lets_matches_in_flight_finish_and_claims_nothing_new_until_resumed(worker, settings):
     settings.ARENA_JUDGE_BATCH = 1
     worker.env["ARENA_JUDGE_BATCH"] = "1"
@@ -62,7 +70,7 @@ def test_pause_lets_matches_in_flight_finish_and_claims_nothing_new_until_resume
     # The match in flight finishes; nothing else is claimed while paused, even by the sweeper.
     assert wait_for(lambda: not tournament.matches.filter(status="running").exists(), timeout=30)
     done = tournament.matches.filter(status="done").count()
-    time.sleep(4)  # several sweeps and lease lengths
+    quiet_for_sweeps(worker, 3)
     assert tournament.matches.filter(status="done").count() == done < 9
     assert not tournament.matches.filter(status="running").exists()
     lifecycle.resume(tournament=tournament)
@@ -81,7 +89,7 @@ def test_cancel_while_a_worker_is_busy_stops_the_tournament_for_good(worker, set
     cancelled = lifecycle.cancel(tournament=tournament)
     assert cancelled > 0
     assert wait_for(lambda: not tournament.matches.filter(status="running").exists(), timeout=30)
-    time.sleep(3)
+    quiet_for_sweeps(worker, 2)
     statuses = set(tournament.matches.values_list("status", flat=True))
     assert statuses <= {"done", "cancelled"}
     assert tournament.matches.filter(status="cancelled").count() == cancelled
@@ -129,8 +137,10 @@ def test_a_redis_restart_mid_tournament_loses_nothing_and_judges_nothing_twice(t
         # Published by the worker's own sweeper (beat): this process's broker is not the throwaway one.
         worker.start(beat=True)
         assert wait_for(lambda: tournament.matches.filter(status="done").count() >= 2, timeout=90)
+        lost = worker.logged("Connection to broker lost")
         redis.stop()  # every queued message is gone with it
-        time.sleep(2)
+        # The worker has noticed (its consumer reconnects from here on): the outage happened.
+        assert wait_for(lambda: worker.logged("Connection to broker lost") > lost, timeout=30)
         redis.start()
         assert wait_for(lambda: judged_once_each(tournament), timeout=120)
         assert tournament.matches.count() == 12

@@ -6,6 +6,7 @@ filesystem broker (the zero-setup default) and again with REDIS_URL on a real Re
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from arena import tasks
+from arena import judging, tasks
 from arena.lifecycle import create_tournament
 from arena.models import Judgment, Match, Tournament
 from tests import factories
@@ -38,10 +39,11 @@ class Worker:
                     "ARENA_MATCH_LEASE_SECONDS": "2", "ARENA_VISIBILITY_TIMEOUT": "4", "ARENA_SWEEP_SECONDS": "1",
                     "ARENA_ENQUEUE_GRACE_SECONDS": "1", **broker_env}
         self.process: subprocess.Popen | None = None
-        self.log = open(Path(settings.DATA_DIR) / "worker.log", "ab")  # noqa: SIM115 - closed in stop()
+        self.log_path = Path(settings.DATA_DIR) / "worker.log"
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
 
-    def start(self, *, beat: bool = False) -> None:
-        command = [sys.executable, "-m", "celery", "-A", "arena", "worker", "-Q", "default,judge", "-c", "1",
+    def start(self, *, beat: bool = False, queues: str = "default,judge", concurrency: int = 1) -> None:
+        command = [sys.executable, "-m", "celery", "-A", "arena", "worker", "-Q", queues, "-c", str(concurrency),
                    "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"]
         if beat:
             # The sweeper, as a deployment runs it: beat embedded in one worker.
@@ -49,6 +51,14 @@ class Worker:
         # A process group of its own, so that a kill takes the pool child too, as a crash would.
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, start_new_session=True,
                                         stdout=self.log, stderr=subprocess.STDOUT)
+
+    def logged(self, pattern: str) -> int:
+        """How often the workers' log (shared by every worker of this run) matches ``pattern`` so far:
+        tests wait for the count to grow, e.g. for the next sweeps, instead of sleeping."""
+        return len(re.findall(pattern, self.log_path.read_text(errors="replace")))
+
+    def sweeps(self) -> int:
+        return self.logged(r"Task arena\.tasks\.sweep_matches\[[^\]]*\] succeeded")
 
     def kill(self) -> None:
         if self.process and self.process.poll() is None:
@@ -95,9 +105,11 @@ def worker(broker, transactional_db):
     started.stop()
 
 
-def make_tournament(delay_s: float = 0.0, prompts: int = 4):
+def make_tournament(delay_s: float = 0.0, prompts: int = 4, hold: Path | None = None):
     competitors = factories.prompts_with_outputs({"short": 3, "long": 40}, prompts=prompts)
     params = {"delay_s": delay_s} if delay_s else {}
+    if hold is not None:
+        params["hold"] = str(hold)
     tournament = create_tournament(name="live", judge_config=factories.fake_judge(**params),
                                    competitors=competitors, schedule="anchor", anchor=competitors[0])
     tasks.enqueue_pending(tournament=tournament)
@@ -111,14 +123,17 @@ def test_worker_judges_every_enqueued_match(worker):
     assert set(tournament.matches.values_list("status", flat=True)) == {"done"}
 
 
-def test_nothing_is_lost_when_the_worker_dies_mid_task(worker):
-    tournament = make_tournament(delay_s=4.0)
+def test_nothing_is_lost_when_the_worker_dies_mid_task(worker, tmp_path):
+    hold = tmp_path / "hold"
+    hold.touch()  # the judge stays mid-call until the file is gone
+    tournament = make_tournament(hold=hold)
     worker.start()
     assert wait_for(lambda: tournament.matches.filter(status="running").exists(), timeout=60)
     worker.kill()
     assert not Judgment.objects.filter(match__tournament=tournament).exists()
-    time.sleep(2.5)  # past the match lease
+    assert wait_for(lambda: Match.objects.stale(older_than=judging.lease()).exists(), timeout=10)  # lease over
     tasks.sweep_matches()  # what the beat scheduler does every ARENA_SWEEP_SECONDS
+    hold.unlink()
     worker.start()
     assert wait_for(lambda: Judgment.objects.filter(match__tournament=tournament).count() == 4, timeout=120)
     assert Match.objects.filter(tournament=tournament, status="done").count() == 4

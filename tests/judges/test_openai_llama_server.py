@@ -78,7 +78,7 @@ class Server:
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory) -> Iterator[Server]:
-    from judges.models import default_gguf_path
+    from judges.weights import default_gguf_path
 
     port = free_port()
     path = tmp_path_factory.mktemp("llama") / "server.log"

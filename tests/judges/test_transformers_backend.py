@@ -1,6 +1,6 @@
 """The transformers backend on the real default model (Gemma 3 270M base), plus its pure helpers.
 
-The model is prepared once per machine (``judges.models.default_model_dir()``, ~40 s the first
+The model is prepared once per machine (``judges.weights.default_model_dir()``, ~40 s the first
 time) and loaded once per process; the slow tests keep prompts short so the file stays within a
 few minutes on two CPU cores.
 """

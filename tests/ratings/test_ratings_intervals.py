@@ -5,7 +5,16 @@ import math
 import numpy as np
 import pytest
 
-from arena.ratings import RATING_PER_LOGIT, Battles, Cells, compute_leaderboard, rank_upper_bounds
+from arena.ratings import (
+    RATING_PER_LOGIT,
+    Battles,
+    Cells,
+    choose_interval,
+    compute_leaderboard,
+    rank_upper_bounds,
+    rate_components,
+)
+from arena.ratings.board import SANDWICH_FROM_BATTLES, SANDWICH_MIN_MODEL_BATTLES
 
 
 def _bounds(board, models) -> tuple[np.ndarray, np.ndarray]:
@@ -53,6 +62,62 @@ def test_sandwich_interval_is_close_to_the_bootstrap_on_a_large_sample(simulate)
     # A half-win tie varies less than a coin flip; the sandwich sees it, Fisher's information does not.
     fisher = compute_leaderboard(battles, ci="fisher")
     assert np.all(np.subtract(*_bounds(fisher, battles.models)[::-1]) > sandwich_width)
+
+
+def test_sandwich_intervals_cover_the_true_ratings_about_95_percent_of_the_time(simulate):
+    """Half-win ties make the Bradley-Terry likelihood misspecified: the sandwich still covers 95%,
+    Fisher's interval (blind to ties' smaller variance) covers more, so this test can tell them apart."""
+    rng = np.random.default_rng(31)
+    # Gaps small enough that a quarter of ties still leaves every pair's expected score at the logistic.
+    strengths = np.linspace(-0.9, 0.9, 10)
+    truth = (strengths - strengths.mean()) * RATING_PER_LOGIT + 1000.0
+    covered = {"sandwich": [], "fisher": []}
+    for _ in range(200):  # 2,000 intervals: a coverage of 95% shows as 95% +- 1.5% (three standard errors)
+        battles = simulate(rng, strengths, 4000, tie_share=0.25)
+        cells = battles.to_cells()
+        for ci, hits in covered.items():
+            low, high = _bounds(compute_leaderboard(cells, ci=ci), battles.models)
+            hits.extend((low <= truth) & (truth <= high))
+    assert 0.935 <= np.mean(covered["sandwich"]) <= 0.965
+    assert np.mean(covered["fisher"]) > 0.97
+
+
+def _large_rows(per_cell: int) -> list[tuple]:
+    """Four models, every pair met ``6 * per_cell`` times: a decisive but finite record."""
+    names = ("w", "x", "y", "z")
+    rows = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            rows += [(a, b, 1.0, 3 * per_cell, None), (a, b, 0.0, 2 * per_cell, None), (a, b, 0.5, per_cell, None)]
+    return rows
+
+
+def _large_cells(per_cell: int) -> Cells:
+    return Cells.from_rows(_large_rows(per_cell))
+
+
+def test_auto_intervals_are_the_sandwich_from_a_million_battles_and_the_bootstrap_below():
+    large = _large_cells(-(-SANDWICH_FROM_BATTLES // 36))
+    small = _large_cells(1000)
+    assert large.n_battles >= SANDWICH_FROM_BATTLES > small.n_battles
+    assert choose_interval(large) == "sandwich"
+    assert choose_interval(small) == "bootstrap"
+    assert choose_interval(large, requested="bootstrap") == "bootstrap"
+    assert choose_interval(large, method="elo") == "bootstrap"
+    board = compute_leaderboard(large, rng=np.random.default_rng(0))
+    assert board.ci == "sandwich"
+    assert board.rows == compute_leaderboard(large, ci="sandwich").rows
+    assert compute_leaderboard(small, rng=np.random.default_rng(0)).ci == "bootstrap"
+    assert rate_components(large, ci="auto").ci == "sandwich"
+
+
+def test_auto_intervals_bootstrap_when_some_model_has_few_battles():
+    rows = _large_rows(-(-SANDWICH_FROM_BATTLES // 36))
+    few = SANDWICH_MIN_MODEL_BATTLES // 4
+    rows += [("rare", "w", 1.0, few, None), ("rare", "w", 0.0, few, None)]
+    cells = Cells.from_rows(rows)
+    assert cells.n_battles >= SANDWICH_FROM_BATTLES
+    assert choose_interval(cells) == "bootstrap"
 
 
 def test_fisher_and_sandwich_agree_when_the_model_is_right(simulate):

@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from arena.judge_configs import JudgeConfigError, create_judge_config
-from arena.models import JudgeConfig
+from arena.models import JUDGE_QUEUE, JudgeConfig
 
 
 def key_values(pairs: list[str], what: str) -> dict:
@@ -36,13 +36,17 @@ class Command(BaseCommand):
                             help="protocol option key=value (via, max_output_tokens, max_new_tokens, tie_margin)")
         parser.add_argument("--rubric", default="general", help="rubric name (latest version)")
         parser.add_argument("--single-order", action="store_true", help="judge one order only (not advised)")
+        parser.add_argument("--queue", default=JUDGE_QUEUE,
+                            help="Celery queue of its matches (default judge); e.g. judge.qwen for a worker "
+                                 "started with -Q judge.qwen that serves this model only")
 
     def handle(self, *args, name: str, rubric: str, **o):
         try:
             config = create_judge_config(
                 name=name, backend=o["backend"], model=o["model"], protocol=o["protocol"],
                 prompt_style=o["prompt_style"], params=key_values(o["param"], "--param"),
-                options=key_values(o["option"], "--option"), rubric=rubric, both_orders=not o["single_order"])
+                options=key_values(o["option"], "--option"), rubric=rubric, both_orders=not o["single_order"],
+                queue=o["queue"])
         except JudgeConfigError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"created judge configuration {config}")

@@ -64,7 +64,9 @@ class Command(BaseCommand):
         # One process, both queues, and the beat scheduler that re-queues matches of dead workers.
         command = [sys.executable, "-m", "celery", "-A", "arena", "worker", "-Q", "default,judge", "-c", "1", "-B",
                    "--loglevel", "INFO", "-s", str(settings.DATA_DIR / "celerybeat-schedule")]
-        return subprocess.Popen(command, env=os.environ.copy())
+        # SIGTERM is a cold shutdown here: a warm one waits for the judgment in progress (minutes with the
+        # CPU judge), and the demo must stop now; the interrupted matches are judged again after a restart.
+        return subprocess.Popen(command, env={**os.environ, "REMAP_SIGTERM": "SIGQUIT"})
 
     def _web(self, host: str, port: int) -> subprocess.Popen:
         command = [sys.executable, "-m", "gunicorn", "arena.wsgi", "-b", f"{host}:{port}", "-w", "2",

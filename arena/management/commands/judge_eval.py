@@ -3,6 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from arena.jsonl import numbered_rows
 from arena.judge_configs import secret_policy
 from arena.models import JudgeConfig, JudgeEvaluation
 from judges.base import JudgeError
@@ -40,16 +41,12 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(f"no such file: {file}")
         rows = []
-        with file.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise CommandError(f"{file}:{number}: malformed JSON: {exc.msg}") from None
+        try:
+            for number, row in numbered_rows(file):
                 missing = {"prompt", "output_1", "output_2", "label"} - set(row)
                 if missing:
                     raise CommandError(f"{file}:{number}: missing {', '.join(sorted(missing))}")
                 rows.append(row)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         return rows[:limit] if limit else rows

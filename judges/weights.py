@@ -6,7 +6,7 @@ be assembled into one file before llama.cpp or transformers can load it.
 transformers can load that GGUF directly, but it dequantises every tensor to float32 on each load
 (~40 s and ~3 GB of peak memory), too slow for a worker that restarts. ``default_model_dir()``
 converts it once into a plain safetensors directory (model + tokenizer + the Gemma terms) that
-reloads in about two seconds; ``python -m judges.models prepare`` does it from a shell and prints
+reloads in about two seconds; ``python -m judges.weights prepare`` does it from a shell and prints
 the path. It is the *base* model: its tokenizer has no chat template.
 """
 
@@ -135,7 +135,7 @@ def _copy_licence(model_dir: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m judges.models", description="Prepare local judge models.")
+    parser = argparse.ArgumentParser(prog="python -m judges.weights", description="Prepare local judge models.")
     parser.add_argument("command", choices=["prepare"], help="convert the default model once, print its path")
     parser.parse_args(argv)
     print(default_model_dir())

@@ -18,7 +18,15 @@ from arena.ratings.quality import Spread
 
 METHODS = ("bt", "elo")
 TIES = ("half", "davidson")
-INTERVALS = ("bootstrap", "sandwich", "fisher", "none")
+INTERVALS = ("bootstrap", "sandwich", "fisher", "none", "auto")
+# ci="auto": the sandwich interval from this many battles on, when every model has at least
+# SANDWICH_MIN_MODEL_BATTLES of them. Below, the bootstrap: it costs seconds only at this scale, and on
+# small samples it is the better interval (it sees skewed sampling distributions and opens the side of
+# an interval that the data cannot bound, see bootstrap.py). Above, the two agree (coverage checked in
+# tests/ratings/test_ratings_intervals.py) and the sandwich costs one pass over the cells, as
+# arena-rank's default does.
+SANDWICH_FROM_BATTLES = 1_000_000
+SANDWICH_MIN_MODEL_BATTLES = 1_000
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,19 @@ class _Estimate:
     raw: np.ndarray | None = None
 
 
+def choose_interval(data: Cells | Battles, *, method: str = "bt", requested: str = "auto") -> str:
+    """The interval ``compute_leaderboard(ci=requested)`` uses: ``requested`` unless it is "auto",
+    which picks the sandwich for large samples of Bradley-Terry data and the bootstrap otherwise."""
+    if requested != "auto":
+        return requested
+    if method == "elo":
+        return "bootstrap"
+    cells = data if isinstance(data, Cells) else data.to_cells()
+    per_model = cells.battles_per_model()
+    large = cells.n_battles >= SANDWICH_FROM_BATTLES and per_model.min() >= SANDWICH_MIN_MODEL_BATTLES
+    return "sandwich" if large else "bootstrap"
+
+
 def compute_leaderboard(
     data: Cells | Battles,
     *,
@@ -77,7 +98,7 @@ def compute_leaderboard(
     anchor: str | None = None,
     anchor_rating: float = 1000.0,
     ties: str = "half",
-    ci: str = "bootstrap",
+    ci: str = "auto",
     rounds: int = 1000,
     rng: np.random.Generator | None = None,
     style: np.ndarray | None = None,
@@ -93,8 +114,10 @@ def compute_leaderboard(
     and the win-rate columns use the model with the most battles (reported as ``Leaderboard.anchor``).
     ``method="elo"`` and ``style`` (a (battles, k) feature matrix, see ``style_features``) need
     ``Battles``, since order and per-battle features do not survive aggregation. ``virtual_ties`` is
-    the optional prior of ``pairs.fold`` (Bradley-Terry without style control only).
+    the optional prior of ``pairs.fold`` (Bradley-Terry without style control only). ``ci="auto"``
+    picks the interval by the size of the data (see ``choose_interval``); ``Leaderboard.ci`` says which.
     """
+    ci = choose_interval(data, method=method, requested=ci) if ci == "auto" else ci
     _check_arguments(data, method, ties, ci, rounds, rng, style, confidence)
     cells = data if isinstance(data, Cells) else data.to_cells()
     if anchor is not None and anchor not in cells.models:
