@@ -101,7 +101,7 @@ def new_tournament(competitors: list, label: str):
     """A round robin judged by a judge configuration of its own (so no verdict is cached yet)."""
     global _judges
     from arena.judge_configs import create_judge_config
-    from arena.tournaments import create_tournament
+    from arena.lifecycle import create_tournament
 
     _judges += 1
     judge = create_judge_config(name=f"zero-cost-{_judges}", backend="fake", model="fake", protocol="logprob",

@@ -7,8 +7,8 @@ from django.core.management.base import CommandError
 
 from arena import tasks
 from arena.judge_configs import JudgeConfigError, create_judge_config
+from arena.lifecycle import create_tournament
 from arena.models import JudgeConfig, Match
-from arena.tournaments import create_tournament
 from tests import factories
 
 pytestmark = pytest.mark.django_db

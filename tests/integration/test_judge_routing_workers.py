@@ -3,8 +3,8 @@
 import json
 
 from arena import tasks
+from arena.lifecycle import create_tournament
 from arena.models import Judgment
-from arena.tournaments import create_tournament
 from tests import factories
 from tests.integration.test_worker import Worker, wait_for
 
