@@ -113,7 +113,8 @@ def check_options(options: dict) -> dict:
     return options
 
 
-VIEW_FIELDS = ("id", "name", "version", "backend", "model", "protocol", "prompt_style", "options", "both_orders")
+VIEW_FIELDS = ("id", "name", "version", "backend", "model", "protocol", "prompt_style", "options", "both_orders",
+               "queue")
 
 
 def judge_view(config: JudgeConfig, *, private: bool) -> dict:

@@ -256,6 +256,8 @@ class JudgeIn(Schema):
     options: dict = {}
     rubric: str = "general"
     both_orders: bool = True
+    queue: str = Field("judge", description="the Celery queue its matches go to (one worker per judge model: "
+                                            "-Q judge.<name>)")
 
     @field_validator("options")
     @classmethod
@@ -282,6 +284,7 @@ class JudgeOut(Schema):
     options: dict
     rubric: str
     both_orders: bool
+    queue: str
 
 
 @router.get("/judges", response=list[JudgeOut], summary="Judge configurations",

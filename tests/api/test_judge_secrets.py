@@ -175,7 +175,7 @@ def test_the_admin_refuses_a_variable_outside_the_allowed_list_even_for_a_superu
     rubric = factories.rubric()
     form = {"name": "adm", "version": 1, "backend": "openai", "model": "m", "protocol": "generate",
             "prompt_style": "chat", "params": json.dumps({"api_key_env": "SECRET_KEY"}), "options": "{}",
-            "rubric": rubric.pk, "both_orders": "on", "notes": ""}
+            "rubric": rubric.pk, "both_orders": "on", "notes": "", "queue": "judge"}
     response = admin_client.post("/admin/arena/judgeconfig/add/", form)
     assert response.status_code == 200  # the form again, with the error
     assert "ARENA_JUDGE_KEY_ENVS" in response.content.decode()

@@ -1,5 +1,7 @@
 """Judge routing: a judge configuration names its Celery queue; its matches are published there."""
 
+import json
+
 import pytest
 import redis
 from django.core.management import call_command
@@ -36,6 +38,18 @@ def test_create_judge_takes_a_queue_and_refuses_an_unsafe_one():
     assert JudgeConfig.objects.get(name="gpu").queue == "judge.gpu"
     with pytest.raises(CommandError, match="letters, digits"):
         call_command("create_judge", "gpu2", "--backend", "fake", "--model", "m", "--queue", "a b")
+
+
+def test_the_api_takes_a_judges_queue_shows_it_and_refuses_an_unsafe_one_by_name(api):
+    factories.rubric()
+    body = {"name": "gpu", "backend": "fake", "model": "m", "queue": "judge.gpu"}
+    created = api.post_raw("judges", json.dumps(body))
+    assert created.status_code == 201 and created.json()["queue"] == "judge.gpu"
+    assert JudgeConfig.objects.get(name="gpu").queue == "judge.gpu"
+    assert {j["name"]: j["queue"] for j in api.get("judges").json()}["gpu"] == "judge.gpu"
+    refused = api.post_raw("judges", json.dumps({**body, "name": "gpu2", "queue": "judge\x00"}))
+    assert refused.status_code == 422 and "queue" in refused.json()["detail"]
+    assert not JudgeConfig.objects.filter(name="gpu2").exists()
 
 
 def test_moving_a_used_configuration_to_another_queue_is_allowed_since_it_does_not_change_judgments():
