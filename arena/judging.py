@@ -27,7 +27,8 @@ from django.utils import timezone
 from judges.base import JudgeError, PairTask, Verdict
 from judges.both_orders import PairResult
 from judges.cache import CachedJudge, ScoreCache, verdict_to_dict
-from judges.prompts import rubric_from_dict
+from judges.checks import checks_for_prompt, judge_pairs_checked
+from judges.prompts import rubric_checks, rubric_from_dict
 from judges.registry import build_judge, spec_fingerprint
 
 from .models import JudgeCacheEntry, JudgeConfig, Judgment, Match, Tournament
@@ -136,7 +137,7 @@ def _judge_group(matches: list[Match], outcome: JudgingOutcome, final_attempt: b
     config = matches[0].tournament.judge_config
     tasks = [pair_task(m, config) for m in matches]
     try:
-        results = cached_judge(config).judge_pairs(tasks, both_orders=config.both_orders)
+        results = judge_pairs_checked(cached_judge(config), tasks, both_orders=config.both_orders)
     except JudgeError as exc:
         for match in matches:
             _release(match, exc, outcome, final_attempt)
@@ -168,13 +169,16 @@ def _release(match: Match, error: JudgeError, outcome: JudgingOutcome, final_att
 
 def pair_task(match: Match, config: JudgeConfig) -> PairTask:
     reference = match.prompt.reference
+    spec = config.rubric.as_spec()
+    checks = checks_for_prompt(rubric_checks(spec), metadata=match.prompt.metadata, category=match.prompt.category)
     return PairTask(
         prompt_turns=tuple(match.prompt.turns),
         output_a_turns=tuple(match.output_a.turns),
         output_b_turns=tuple(match.output_b.turns),
-        rubric=rubric_from_dict(config.rubric.as_spec()),
+        rubric=rubric_from_dict(spec),
         reference_turns=tuple(reference) if reference else None,
         key=str(match.pk),
+        checks=checks,
     )
 
 
@@ -196,6 +200,7 @@ def record_judgment(*, match: Match, judge_config: JudgeConfig, result: PairResu
                 cost_usd=sum(v.cost_usd for v in paid), judge_calls=sum(model_calls(v, judge_config) for v in paid),
                 latency_s=sum(v.latency_s for v in paid),
                 truncated=any(v.truncated for v in verdicts),
+                checks=combined.extra.get("checks") or {},
             )
             Match.objects.filter(pk=match.pk).update(status=Match.Status.DONE, last_error="")
     except IntegrityError:
@@ -207,7 +212,10 @@ def record_judgment(*, match: Match, judge_config: JudgeConfig, result: PairResu
 
 def model_calls(verdict: Verdict, config: JudgeConfig) -> int:
     """Model invocations behind one verdict: a pointwise verdict reports the scores it computed
-    (scores cached from earlier matches are free); a per-criterion verdict asks once per criterion."""
+    (scores cached from earlier matches are free); a per-criterion verdict asks once per criterion;
+    a verdict verifiable checks gave asked no model."""
+    if verdict.extra.get("decided_by") == "checks":
+        return 0
     if "scores_computed" in verdict.extra:
         return int(verdict.extra["scores_computed"])
     if config.protocol == JudgeConfig.Protocol.PER_CRITERION:

@@ -71,6 +71,8 @@ class Prompt(models.Model):
     turns = models.JSONField()
     category = models.CharField(max_length=100, blank=True, db_index=True)
     reference = models.JSONField(null=True, blank=True, help_text="Reference answer turns, if any.")
+    metadata = models.JSONField(default=dict, blank=True,
+                                help_text="Per-prompt checks, json_schema and answer (see judges.checks).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = PromptQuerySet.as_manager()
@@ -113,6 +115,8 @@ class Rubric(models.Model):
     description = models.TextField(blank=True)
     instructions = models.TextField(blank=True)
     criteria = models.JSONField(default=list)
+    checks = models.JSONField(default=list, blank=True,
+                              help_text="Verifiable checks run in code before the judge (see judges.checks).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -129,12 +133,16 @@ class Rubric(models.Model):
             raise ValidationError({"criteria": str(exc)}) from None
 
     def as_spec(self) -> dict:
-        return {
+        spec = {
             "name": self.name,
             "version": self.version,
             "instructions": self.instructions,
             "criteria": self.criteria,
         }
+        if self.checks:
+            # Only when there are any, so the fingerprints of rubrics without checks stay as they were.
+            spec["checks"] = self.checks
+        return spec
 
 
 class JudgeConfig(models.Model):
@@ -362,6 +370,8 @@ class Judgment(models.Model):
     judge_calls = models.PositiveSmallIntegerField(default=0, help_text="Verdicts paid for (cache hits excluded).")
     latency_s = models.FloatField(default=0.0)
     truncated = models.BooleanField(default=False)
+    checks = models.JSONField(default=dict, blank=True,
+                              help_text="Verifiable checks' results and what they decided (judges.checks).")
     created_at = models.DateTimeField(auto_now_add=True)
 
 
