@@ -14,7 +14,8 @@ the outputs, the reference or the judge is ever executed. Kinds (``KINDS``):
   it (``jsonschema``, the schema's own draft or 2020-12; ``pattern`` keywords run on the same
   timeout-safe engine, ``patternProperties`` is refused, remote ``$ref`` is never fetched);
 - ``reference_number``: the output's final number equals the expected one within ``tolerance``
-  (relative, default 1e-6) or ``abs_tolerance``. The expected number is the prompt metadata's
+  (relative, default 1e-6) or ``abs_tolerance``; with ``percent`` (default true) a hundredfold
+  difference also matches ("19%" and "0.19"). The expected number is the prompt metadata's
   ``answer`` (last turn) or else the final number of the reference answer's turn; a turn with no
   expected number is skipped.
 
@@ -72,6 +73,7 @@ class Check:
     schema_json: str = ""
     tolerance: float = 1e-6
     abs_tolerance: float = 0.0
+    percent: bool = True
     turn: int | None = None
     categories: tuple[str, ...] = ()
     expected: tuple[float | None, ...] | None = None
@@ -136,7 +138,7 @@ def checks_from_list(items: Any, *, where: str = "checks") -> tuple[Check, ...]:
 
 
 _KEYS = {"name", "kind", "mode", "weight", "on_both_fail", "limit", "pattern", "forbid", "ignore_case", "schema",
-         "tolerance", "abs_tolerance", "turn", "categories"}
+         "tolerance", "abs_tolerance", "percent", "turn", "categories"}
 
 
 def _check_from_dict(item: Any, where: str) -> Check:
@@ -167,6 +169,7 @@ def _check_from_dict(item: Any, where: str) -> Check:
         schema_json=_schema_json(item.get("schema"), f"{where}.schema") if "schema" in item else "",
         tolerance=_number(item, "tolerance", 1e-6, where, minimum=0.0),
         abs_tolerance=_number(item, "abs_tolerance", 0.0, where, minimum=0.0),
+        percent=_flag(item, "percent", where) if "percent" in item else True,
         turn=_turn(item, where),
         categories=_categories(item, where),
     )
@@ -244,7 +247,8 @@ def _schema_json(schema: Any, where: str) -> str:
     if not isinstance(schema, Mapping | bool):
         raise ConfigurationError(f"{where} must be a JSON Schema object")
     if _has_key(schema, "patternProperties"):
-        raise ConfigurationError(f"{where}: patternProperties is not supported (its patterns could not be time-limited)")
+        raise ConfigurationError(
+            f"{where}: patternProperties is not supported (its patterns could not be time-limited)")
     try:
         validators.validator_for(schema, default=validators.Draft202012Validator).check_schema(schema)
     except exceptions.SchemaError as exc:
@@ -432,7 +436,9 @@ def _number_outcome(check: Check, index: int, text: str, n_turns: int, reference
     got = final_number(text)
     if got is None:
         return Outcome(False, f"no number given (expected {expected:g})")
-    ok = math.isclose(got, expected, rel_tol=check.tolerance, abs_tol=check.abs_tolerance)
+    # "19%" against "0.19" (or the other way round) is the same answer written two ways.
+    candidates = (got, got * 100, got / 100) if check.percent else (got,)
+    ok = any(math.isclose(c, expected, rel_tol=check.tolerance, abs_tol=check.abs_tolerance) for c in candidates)
     return Outcome(ok, f"final number {got:g}, expected {expected:g}")
 
 

@@ -169,6 +169,7 @@ def match_detail(request, match_id: int):
         "match": match, "judgment": judgment, "prompt": match.prompt,
         "turns": _turns(match.prompt, match.output_a.turns, match.output_b.turns),
         "verdicts": _verdicts(match, judgment) if judgment else [],
+        "checks": _checks(judgment),
         "votes": [{"winner": _vote_winner(v, match), "created_at": v.created_at} for v in votes],
     })
 
@@ -177,7 +178,10 @@ def _verdicts(match: Match, judgment) -> list[dict]:
     """Each order's verdict with its slots named: the backward verdict is stored in its own
     presentation order, so its "a" is the match's B."""
     a, b = match.competitor_a.name, match.competitor_b.name
-    shown = [("Output A shown first", judgment.forward, a, b), ("Output B shown first", judgment.backward, b, a)]
+    first_title = "Output A shown first"
+    if (judgment.forward or {}).get("extra", {}).get("decided_by") == "checks":
+        first_title = "Verifiable checks (no judge call)"
+    shown = [(first_title, judgment.forward, a, b), ("Output B shown first", judgment.backward, b, a)]
     views = []
     for title, verdict, first, second in shown:
         if not verdict:
@@ -187,6 +191,19 @@ def _verdicts(match: Match, judgment) -> list[dict]:
         views.append({"title": title, "first": first, "v": verdict, "criteria": criteria,
                       "winner": names.get(verdict.get("winner"), verdict.get("winner"))})
     return views
+
+
+_CHECK_OUTCOMES = {True: "pass", False: "fail", None: "does not apply"}
+
+
+def _checks(judgment) -> dict | None:
+    """The verifiable checks' results on the pair (stored order), worded for the page."""
+    report = getattr(judgment, "checks", None) or {}
+    if not report.get("results"):
+        return None
+    rows = [{**r, "a": _CHECK_OUTCOMES.get(r.get("a")), "b": _CHECK_OUTCOMES.get(r.get("b"))}
+            for r in report["results"]]
+    return {"rows": rows, "decided": report.get("decision") is not None, "reason": report.get("reason", "")}
 
 
 def _turns(prompt: Prompt, a: list[str], b: list[str]) -> list[dict]:
