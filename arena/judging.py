@@ -24,7 +24,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from judges.base import JudgeError, PairTask, Verdict
+from judges.base import ConfigurationError, JudgeError, PairTask, Verdict
 from judges.both_orders import PairResult
 from judges.cache import CachedJudge, ScoreCache, verdict_to_dict
 from judges.checks import checks_for_prompt, judge_pairs_checked
@@ -135,7 +135,17 @@ def heartbeat(match_ids: list[int]) -> Iterator[None]:
 
 def _judge_group(matches: list[Match], outcome: JudgingOutcome, final_attempt: bool) -> None:
     config = matches[0].tournament.judge_config
-    tasks = [pair_task(m, config) for m in matches]
+    tasks = []
+    for match in list(matches):
+        try:
+            tasks.append(pair_task(match, config))
+        except ConfigurationError as exc:
+            # A prompt whose stored checks are invalid (written around the upload's validation):
+            # that match fails, naming why; the others are judged.
+            matches.remove(match)
+            _release(match, exc, outcome, final_attempt)
+    if not matches:
+        return
     try:
         results = judge_pairs_checked(cached_judge(config), tasks, both_orders=config.both_orders)
     except JudgeError as exc:

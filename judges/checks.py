@@ -180,9 +180,13 @@ def _check_from_dict(item: Any, where: str) -> Check:
 
 def _number(item: Mapping, key: str, default: float, where: str, *, minimum: float) -> float:
     value = item.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < minimum:
-        raise ConfigurationError(f"{where}: {key} must be a finite number >= {minimum:g}, got {value!r}")
-    return float(value)
+    try:
+        number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+    except OverflowError:  # an integer too large for a float
+        number = math.nan
+    if not math.isfinite(number) or number < minimum:
+        raise ConfigurationError(f"{where}: {key} must be a finite number >= {minimum:g}, got {str(value)[:40]}")
+    return number
 
 
 def _limit(item: Mapping, kind: str, where: str) -> int | None:
@@ -291,8 +295,8 @@ def checks_for_prompt(
     rubric_checks: Sequence[Check], *, metadata: Mapping[str, Any] | None, category: str = ""
 ) -> tuple[Check, ...]:
     """The checks that apply to one prompt: the rubric's (those for its category) and its own, with
-    the prompt's schema and expected answer filled in. Metadata was validated on upload; a prompt
-    stored before that raises ``ConfigurationError``."""
+    the prompt's schema and expected answer filled in. Metadata is validated on upload; metadata
+    stored some other way that is invalid raises ``ConfigurationError``."""
     metadata = metadata or {}
     own = checks_from_list(metadata.get("checks"), where="metadata.checks")
     schema = _schema_json(metadata["json_schema"], "metadata.json_schema") if "json_schema" in metadata else ""
@@ -306,9 +310,6 @@ def checks_for_prompt(
         if check.kind == "reference_number" and answer is not None:
             check = replace(check, expected=(answer,))
         chosen.append(check)
-    names = [c.name for c in chosen]
-    if len(set(names)) != len(names):
-        raise ConfigurationError(f"a prompt's checks repeat a rubric check's name: {names}")
     return tuple(chosen)
 
 
@@ -332,7 +333,10 @@ def _as_number(raw: Any) -> float | None:
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int | float):
-        return float(raw) if math.isfinite(raw) else None
+        try:
+            return float(raw) if math.isfinite(raw) else None
+        except OverflowError:
+            return None
     text = str(raw).replace(",", "").replace(" ", "")
     try:
         if "/" in text:
@@ -402,22 +406,28 @@ def _json_outcome(check: Check, text: str) -> Outcome:
         return Outcome(False, f"not valid JSON: {str(exc)[:200]}")
     if not check.schema_json:
         return Outcome(True, "valid JSON")
-    problem = _schema_problem(json.loads(check.schema_json), value)
-    return Outcome(problem is None, problem or "valid JSON matching the schema")
+    return _schema_outcome(json.loads(check.schema_json), value)
 
 
-def _schema_problem(schema: Any, value: Any) -> str | None:
+def _schema_outcome(schema: Any, value: Any) -> Outcome:
     from jsonschema import validators
+    from referencing.exceptions import Unresolvable
 
     base = validators.validator_for(schema, default=validators.Draft202012Validator)
     safe = validators.extend(base, {"pattern": _safe_pattern_keyword})
     try:
         error = next(iter(safe(schema).iter_errors(value)), None)
     except RecursionError:
-        return "too deeply nested to validate"
+        return Outcome(False, "too deeply nested to validate")
     except TimeoutError:
-        return None  # a pattern timed out: treated as no problem found, like a timed-out regex check
-    return None if error is None else f"schema: {error.message[:200]}"
+        # A pattern search ran out of time: like a timed-out regex check, it decides nothing.
+        return Outcome(None, f"a schema pattern timed out after {REGEX_TIMEOUT_S} s")
+    except Unresolvable as exc:
+        # Nothing is ever fetched; a $ref outside the schema itself decides nothing.
+        return Outcome(None, f"schema reference not resolvable: {str(exc)[:200]}")
+    if error is not None:
+        return Outcome(False, f"schema: {error.message[:200]}")
+    return Outcome(True, "valid JSON matching the schema")
 
 
 def _safe_pattern_keyword(validator: Any, pattern: str, instance: Any, schema: Any):

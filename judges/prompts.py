@@ -74,7 +74,7 @@ def rubric_from_dict(data: Mapping[str, Any] | None) -> Rubric:
             criteria=criteria,
             instructions=str(data.get("instructions", "")),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise ConfigurationError(f"invalid rubric: {exc!r}") from exc
     if not criteria or any(c.weight < 0 for c in criteria) or sum(c.weight for c in criteria) <= 0:
         raise ConfigurationError("a rubric needs at least one criterion and a positive total weight")

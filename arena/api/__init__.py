@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import NinjaAPI
 
 from ..uploads import UploadError
-from . import agreement, leaderboard, tournaments, uploads
+from . import agreement, leaderboard, rubrics, tournaments, uploads
 
 api = NinjaAPI(
     title="The Arena API",
@@ -26,3 +26,4 @@ api.add_router("", uploads.router)
 api.add_router("", leaderboard.router)
 api.add_router("", tournaments.router)
 api.add_router("", agreement.router)
+api.add_router("", rubrics.router)

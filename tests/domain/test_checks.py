@@ -105,3 +105,45 @@ def test_uploading_a_prompt_with_metadata_checks_stores_them(api):
     response = api.post_rows("prompts", [{"id": "p", "prompt": "Hi", "metadata": {"checks": checks, "answer": 4}}])
     assert response.status_code == 201
     assert Prompt.objects.get(external_id="p").metadata == {"checks": checks, "answer": 4}
+
+
+def test_a_rubric_with_checks_is_added_through_the_api_and_a_judge_can_use_it(api):
+    body = {"name": "concise", "criteria": [{"name": "correctness", "weight": 2}],
+            "checks": [UNDER_50_WORDS, {"kind": "json", "mode": "criterion", "weight": 1}]}
+    response = api.client.post("/api/v1/rubrics", body, content_type="application/json",
+                               HTTP_AUTHORIZATION=f"Bearer {api.token}")
+    assert response.status_code == 201, response.content
+    assert response.json()["version"] == 1 and response.json()["checks"][0]["limit"] == 50
+    again = api.client.post("/api/v1/rubrics", body, content_type="application/json",
+                            HTTP_AUTHORIZATION=f"Bearer {api.token}")
+    assert again.json()["version"] == 2
+    judge = api.client.post("/api/v1/judges", {"name": "j", "backend": "fake", "model": "m", "protocol": "logprob",
+                                               "rubric": "concise"},
+                            content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {api.token}")
+    assert judge.status_code == 201 and judge.json()["rubric"] == "concise v2"
+    assert any(r["name"] == "concise" for r in api.client.get("/api/v1/rubrics").json())
+
+
+@pytest.mark.parametrize(("checks", "problem"), [
+    ([{"kind": "regex", "pattern": "(a"}], "invalid regular expression"),
+    ([{"kind": "max_words", "limit": 2 ** 63}], "limit"),
+    ([{"kind": "regex", "pattern": "a\u0000b"}], "NUL"),
+    ([{"kind": "exec", "code": "import os"}], "unknown"),
+])
+def test_a_rubric_with_a_bad_check_is_a_400_and_changes_nothing(api, checks, problem):
+    before = Rubric.objects.count()
+    response = api.client.post("/api/v1/rubrics", {"name": "bad", "criteria": [{"name": "c"}], "checks": checks},
+                               content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {api.token}")
+    assert response.status_code == 400
+    assert problem.lower() in response.json()["detail"].lower()
+    assert Rubric.objects.count() == before
+
+
+def test_a_prompt_with_invalid_stored_checks_fails_its_matches_naming_why_and_the_rest_are_judged():
+    competitors = factories.prompts_with_outputs(MODELS, prompts=2)
+    Prompt.objects.filter(external_id="set-0").update(metadata={"checks": [{"kind": "exec"}]})
+    tournament = play(factories.fake_judge(name="plain"), competitors)
+    failed = tournament.matches.filter(status="failed")
+    assert {m.prompt.external_id for m in failed} == {"set-0"}
+    assert all("unknown kind" in m.last_error for m in failed)
+    assert tournament.matches.filter(status="done", prompt__external_id="set-1").count() == 3

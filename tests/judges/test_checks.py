@@ -213,3 +213,22 @@ def test_a_check_that_applies_to_neither_output_changes_nothing():
     (plain,) = CachedJudge(plain_judge, store=InMemoryStore()).judge_pairs([task], both_orders=True)
     assert checked.combined.prob_a == plain.combined.prob_a
     assert checked.combined.criteria == plain.combined.criteria
+
+
+@pytest.mark.parametrize("value", [10**400, -1, float("inf"), "3", None])
+def test_a_weight_that_is_no_finite_number_is_refused_not_a_crash(value):
+    with pytest.raises(ConfigurationError, match="weight"):
+        checks_from_list([{"kind": "min_words", "limit": 1, "weight": value}])
+
+
+def test_a_huge_metadata_answer_is_refused():
+    with pytest.raises(ConfigurationError, match="answer"):
+        validate_prompt_metadata({"answer": 10**400})
+
+
+def test_a_schema_reference_is_never_fetched_and_decides_nothing():
+    check = {"kind": "json", "schema": {"$ref": "http://127.0.0.1:9/schema.json"}}
+    started = time.monotonic()
+    outcome = one(check, '"text"')
+    assert outcome.passed is None and "not resolvable" in outcome.detail
+    assert time.monotonic() - started < 1
