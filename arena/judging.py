@@ -27,8 +27,17 @@ from django.utils import timezone
 from judges.base import ConfigurationError, JudgeError, PairTask, Verdict
 from judges.both_orders import PairResult
 from judges.cache import CachedJudge, ScoreCache, verdict_to_dict
-from judges.checks import checks_for_prompt, judge_pairs_checked
+from judges.checks import (
+    CheckReport,
+    checks_for_prompt,
+    decided_verdict,
+    judge_pairs_checked,
+    run_checks,
+    with_check_criteria,
+)
+from judges.listwise import GroupTask
 from judges.prompts import rubric_checks, rubric_from_dict
+from judges.protocols.listwise import pair_verdict
 from judges.registry import build_judge, spec_fingerprint
 
 from .models import JudgeCacheEntry, JudgeConfig, Judgment, Match, Tournament
@@ -72,12 +81,13 @@ def claim_matches(match_ids: list[int]) -> list[int]:
 def judge_matches(*, match_ids: list[int], final_attempt: bool = False) -> JudgingOutcome:
     """Judge the given matches; retryable failures go back to pending unless this is the last try."""
     outcome = JudgingOutcome()
+    match_ids = with_group_siblings(match_ids)
     claimed = claim_matches(match_ids)
     outcome.leased = list(Match.objects.filter(pk__in=set(match_ids) - set(claimed), status=Match.Status.RUNNING)
                           .values_list("pk", flat=True))
     matches = list(
         Match.objects.filter(pk__in=claimed).select_related(
-            "prompt", "output_a", "output_b", "tournament__judge_config__rubric"
+            "prompt", "output_a", "output_b", "tournament__judge_config__rubric", "competitor_a", "competitor_b"
         )
     )
     by_config: dict[int, list[Match]] = {}
@@ -135,6 +145,12 @@ def heartbeat(match_ids: list[int]) -> Iterator[None]:
 
 def _judge_group(matches: list[Match], outcome: JudgingOutcome, final_attempt: bool) -> None:
     config = matches[0].tournament.judge_config
+    grouped = [m for m in matches if is_listwise_group(m)]
+    if grouped:
+        _judge_listwise_groups(grouped, config, outcome, final_attempt)
+        matches = [m for m in matches if not is_listwise_group(m)]
+        if not matches:
+            return
     tasks = []
     for match in list(matches):
         try:
@@ -173,6 +189,90 @@ def _release(match: Match, error: JudgeError, outcome: JudgingOutcome, final_att
     (outcome.retry if retry else outcome.failed).append(match.pk)
     outcome.errors[match.pk] = str(error)
     log.warning("match %s %s: %s", match.pk, "will be retried" if retry else "failed", error)
+
+
+# --- listwise groups -------------------------------------------------------------------------------
+
+def is_listwise_group(match: Match) -> bool:
+    """A match of a groupwise tournament with a listwise judge: judged with its group in one call."""
+    tournament = match.tournament
+    return (tournament.schedule == Tournament.Schedule.GROUPWISE
+            and tournament.judge_config.protocol == JudgeConfig.Protocol.LISTWISE)
+
+
+def with_group_siblings(match_ids: list[int]) -> list[int]:
+    """``match_ids`` plus the pending matches of the same listwise groups, so that one call judges a
+    whole group however the matches were split into tasks; the siblings' own tasks then find them
+    done (claims are conditional) and do nothing."""
+    groups = set(Match.objects.filter(
+        pk__in=match_ids, tournament__schedule=Tournament.Schedule.GROUPWISE,
+        tournament__judge_config__protocol=JudgeConfig.Protocol.LISTWISE,
+    ).values_list("tournament_id", "prompt_id", "round", "bracket"))
+    if not groups:
+        return match_ids
+    same_group = Q()
+    for tournament_id, prompt_id, round_number, bracket in groups:
+        same_group |= Q(tournament_id=tournament_id, prompt_id=prompt_id, round=round_number, bracket=bracket)
+    siblings = Match.objects.filter(same_group, status=Match.Status.PENDING).values_list("pk", flat=True)
+    return list(dict.fromkeys([*match_ids, *siblings]))
+
+
+def _judge_listwise_groups(matches: list[Match], config: JudgeConfig, outcome: JudgingOutcome,
+                           final_attempt: bool) -> None:
+    """Checks first (a fatal one decides its pair alone), then one listwise call per group for the
+    rest: every pair in a group gets the group's pairwise evidence; the group's cost is charged to
+    its first pair."""
+    open_matches: dict[tuple[int, int, int, int], list[tuple[Match, PairTask, CheckReport]]] = {}
+    for match in matches:
+        try:
+            task = pair_task(match, config)
+        except ConfigurationError as exc:
+            _release(match, exc, outcome, final_attempt)
+            continue
+        report = run_checks(task)
+        if report.decision is not None:
+            verdict = decided_verdict(report)
+            record_judgment(match=match, judge_config=config, result=PairResult(task, verdict, None, verdict, None))
+            outcome.done.append(match.pk)
+            continue
+        key = (match.tournament_id, match.prompt_id, match.round, match.bracket)
+        open_matches.setdefault(key, []).append((match, task, report))
+    if not open_matches:
+        return
+    buckets = list(open_matches.values())
+    groups = [_group_of(bucket, config) for bucket in buckets]
+    judge = cached_judge(config).judge
+    try:
+        verdicts = judge.judge_groups([task for task, _ in groups])
+    except JudgeError as exc:
+        verdicts = [exc] * len(groups)
+    for bucket, (_, candidates), verdict in zip(buckets, groups, verdicts, strict=True):
+        if isinstance(verdict, JudgeError):
+            for match, _, _ in bucket:
+                _release(match, verdict, outcome, final_attempt)
+            continue
+        names = [name for _, name in candidates]
+        index = {output_id: i for i, (output_id, _) in enumerate(candidates)}
+        for position, (match, task, report) in enumerate(bucket):
+            pair = pair_verdict(verdict, index[match.output_a_id], index[match.output_b_id],
+                                judge.options.tie_margin, share=position == 0, names=names)
+            if report.results:
+                weight = sum(c.weight for c in task.rubric.criteria)
+                pair = with_check_criteria(pair, report, weight)
+            record_judgment(match=match, judge_config=config, result=PairResult(task, pair, None, pair, None))
+            outcome.done.append(match.pk)
+
+
+def _group_of(bucket: list, config: JudgeConfig) -> tuple[GroupTask, list[tuple[int, str]]]:
+    """The group's task (its distinct answers, in order of first appearance) and who wrote each."""
+    candidates: dict[int, tuple[tuple[str, ...], str]] = {}
+    for match, task, _ in bucket:
+        candidates.setdefault(match.output_a_id, (task.output_a_turns, match.competitor_a.name))
+        candidates.setdefault(match.output_b_id, (task.output_b_turns, match.competitor_b.name))
+    first = bucket[0][1]
+    group = GroupTask(first.prompt_turns, tuple(turns for turns, _ in candidates.values()), first.rubric,
+                      first.reference_turns, key=first.key)
+    return group, [(output_id, name) for output_id, (_, name) in candidates.items()]
 
 
 # --- tasks for the judge ---------------------------------------------------------------------------

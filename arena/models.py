@@ -155,6 +155,7 @@ class JudgeConfig(models.Model):
         POINTWISE = "pointwise"
         LIKELIHOOD = "likelihood"
         PMI = "pmi"
+        LISTWISE = "listwise"
 
     SPEC_FIELDS = ("backend", "model", "protocol", "prompt_style", "params", "options", "rubric_id", "both_orders")
 
@@ -233,6 +234,7 @@ class Tournament(models.Model):
         BRACKET = "bracket", "single elimination per prompt"
         ROUND_ROBIN = "round_robin", "every pair on every prompt"
         ADAPTIVE = "adaptive", "most informative pairs first"
+        GROUPWISE = "groupwise", "groups of k per prompt, one listwise call each"
 
     class Status(models.TextChoices):
         DRAFT = "draft"

@@ -29,8 +29,10 @@ from typing import Any
 
 from judges.base import Backend, ConfigurationError, Rubric
 from judges.cache import ScoreCache
+from judges.listwise import LISTWISE_VERSION
 from judges.prompts import PROMPT_VERSIONS, rubric_from_dict
-from judges.protocols import PROTOCOLS, JudgeOptions, PointwiseJudge, ProtocolJudge
+from judges.protocols import PROTOCOLS, JudgeOptions, ListwiseProtocolJudge, PointwiseJudge, ProtocolJudge
+from judges.protocols.listwise import LISTWISE_SPEC_KEYS, listwise_settings
 
 BACKENDS: dict[str, str] = {
     "transformers": "judges.backends.transformers.TransformersBackend",
@@ -40,9 +42,9 @@ BACKENDS: dict[str, str] = {
 
 SPEC_KEYS = {
     "backend", "model", "protocol", "prompt_style", "params", "max_output_tokens",
-    "max_new_tokens", "tie_margin", "via", "rubric",
+    "max_new_tokens", "tie_margin", "via", "rubric", *LISTWISE_SPEC_KEYS,
 }  # fmt: skip
-DEFAULT_VIA = {"per_criterion": "generate", "pointwise": "logprob"}
+DEFAULT_VIA = {"per_criterion": "generate", "pointwise": "logprob", "listwise": "logprob"}
 
 # Backend params that change how fast a judgment comes back, never what it says: left out of the
 # fingerprint so retuning a worker does not throw away cached scores.
@@ -106,6 +108,10 @@ def options_from_spec(spec: Mapping[str, Any]) -> JudgeOptions:
         raise ConfigurationError("max_output_tokens and max_new_tokens must be positive")
     if not 0.0 <= options.tie_margin < 0.5:
         raise ConfigurationError(f"tie_margin must be in [0, 0.5), got {options.tie_margin}")
+    if protocol == "listwise":
+        listwise_settings(spec)
+    elif any(key in spec for key in LISTWISE_SPEC_KEYS):
+        raise ConfigurationError(f"{', '.join(LISTWISE_SPEC_KEYS)} are options of the listwise protocol only")
     return options
 
 
@@ -119,6 +125,8 @@ def build_judge(
     if backend is None:
         backend = load_backend(spec)
     cls = PROTOCOLS[spec["protocol"]]
+    if cls is ListwiseProtocolJudge:
+        return ListwiseProtocolJudge(backend, options=options, rubric=rubric, settings=listwise_settings(spec))
     if cls is PointwiseJudge:
         return PointwiseJudge(
             backend, options=options, rubric=rubric, score_cache=score_cache, fingerprint=spec_fingerprint(spec)
@@ -141,5 +149,8 @@ def spec_fingerprint(spec: Mapping[str, Any]) -> str:
         "rubric": spec.get("rubric"),
         "prompt_versions": PROMPT_VERSIONS,
     }
+    if spec.get("protocol") == "listwise":
+        # Only for listwise judges, so every other judge's fingerprint (and cache) stays as it was.
+        payload["listwise"] = {**listwise_settings(spec).__dict__, "version": LISTWISE_VERSION}
     encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()

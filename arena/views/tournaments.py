@@ -181,6 +181,8 @@ def _verdicts(match: Match, judgment) -> list[dict]:
     first_title = "Output A shown first"
     if (judgment.forward or {}).get("extra", {}).get("decided_by") == "checks":
         first_title = "Verifiable checks (no judge call)"
+    elif (judgment.forward or {}).get("extra", {}).get("listwise"):
+        first_title = "Listwise judgment of the group"
     shown = [(first_title, judgment.forward, a, b), ("Output B shown first", judgment.backward, b, a)]
     views = []
     for title, verdict, first, second in shown:
@@ -189,8 +191,28 @@ def _verdicts(match: Match, judgment) -> list[dict]:
         names = {"a": first, "b": second, "tie": "tie"}
         criteria = [{**c, "winner": names.get(c["winner"], c["winner"])} for c in verdict.get("criteria", [])]
         views.append({"title": title, "first": first, "v": verdict, "criteria": criteria,
-                      "winner": names.get(verdict.get("winner"), verdict.get("winner"))})
+                      "winner": names.get(verdict.get("winner"), verdict.get("winner")),
+                      "listwise": _listwise(verdict)})
     return views
+
+
+def _listwise(verdict: dict) -> dict | None:
+    """A listwise verdict's group, its permutations and each label's probability, by model name."""
+    data = (verdict.get("extra") or {}).get("listwise")
+    if not data:
+        return None
+    group = data.get("group") or [f"answer {i + 1}" for i in range(len(data.get("scores", [])))]
+    labels = "ABCDEFGH"
+    rows = []
+    for shown in data.get("permutations", []):
+        probs = shown.get("label_probs") or {}
+        ranking = [group[c] for c in shown.get("ranking", []) if c < len(group)]
+        rows.append({"cells": [{"label": labels[p], "model": group[c] if c < len(group) else "?",
+                                "prob": probs.get(labels[p])} for p, c in enumerate(shown.get("order", []))],
+                     "ranking": " > ".join(ranking)})
+    scores = [{"model": name, "score": score} for name, score in zip(group, data.get("scores", []), strict=False)]
+    return {"via": data.get("via"), "calls": data.get("calls"), "charged": data.get("charged"), "rows": rows,
+            "scores": sorted(scores, key=lambda s: -s["score"])}
 
 
 _CHECK_OUTCOMES = {True: "pass", False: "fail", None: "does not apply"}

@@ -1,4 +1,5 @@
-"""Verifiable checks: on rubrics, per prompt (metadata) and their results on each judgment.
+"""Verifiable checks: on rubrics, per prompt (metadata) and their results on each judgment; the
+listwise protocol and the groupwise schedule.
 
 The ``general`` rubric gains checks as a new version (version 1 stays, as used judge configurations
 are immutable), and the ``default`` judge follows it: in place while nothing used it, else as a
@@ -73,6 +74,24 @@ class Migration(migrations.Migration):
             name="checks",
             field=models.JSONField(blank=True, default=dict,
                                    help_text="Verifiable checks' results and what they decided (judges.checks)."),
+        ),
+        migrations.AlterField(
+            model_name="judgeconfig",
+            name="protocol",
+            field=models.CharField(choices=[("logprob", "Logprob"), ("generate", "Generate"),
+                                            ("per_criterion", "Per Criterion"), ("pointwise", "Pointwise"),
+                                            ("likelihood", "Likelihood"), ("pmi", "Pmi"), ("listwise", "Listwise")],
+                                   default="logprob", max_length=20),
+        ),
+        migrations.AlterField(
+            model_name="tournament",
+            name="schedule",
+            field=models.CharField(choices=[("anchor", "everyone vs an anchor model"),
+                                            ("bracket", "single elimination per prompt"),
+                                            ("round_robin", "every pair on every prompt"),
+                                            ("adaptive", "most informative pairs first"),
+                                            ("groupwise", "groups of k per prompt, one listwise call each")],
+                                   default="anchor", max_length=20),
         ),
         migrations.RunPython(general_rubric_with_checks, back_to_general_v1),
     ]
