@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from judges.base import ConfigurationError
+from judges.panel import panel_settings
 from judges.registry import options_from_spec
 
 from . import limits
@@ -33,7 +34,10 @@ def create_judge_config(*, name: str, backend: str, model: str, protocol: str = 
         raise JudgeConfigError(f"{path} {problem}")
     if not name.strip():
         raise JudgeConfigError("a judge configuration needs a name")
-    if backend not in BACKENDS:
+    if protocol == JudgeConfig.Protocol.PANEL:
+        options = panel_options(options or {})
+        backend = "panel"
+    elif backend not in BACKENDS:
         raise JudgeConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if protocol not in JudgeConfig.Protocol.values:
         raise JudgeConfigError(f"unknown protocol {protocol!r}; choose one of {', '.join(JudgeConfig.Protocol.values)}")
@@ -52,3 +56,21 @@ def create_judge_config(*, name: str, backend: str, model: str, protocol: str = 
     config.version = config.next_version_number()
     config.save()
     return config
+
+
+def panel_options(options: dict) -> dict:
+    """A panel's options with its members pinned: each name resolves to that configuration's latest
+    version now, so a later version of a member does not change what the panel is."""
+    try:
+        settings = panel_settings(options)
+    except ConfigurationError as exc:
+        raise JudgeConfigError(str(exc)) from None
+    member_ids = []
+    for name in settings.members:
+        member = JudgeConfig.objects.filter(name=name).order_by("-version").first()
+        if member is None:
+            raise JudgeConfigError(f"no judge configuration named {name!r} for the panel")
+        if member.protocol == JudgeConfig.Protocol.PANEL:
+            raise JudgeConfigError(f"{name!r} is a panel itself; a panel's members are single judges")
+        member_ids.append(member.pk)
+    return {**options, "members": list(settings.members), "member_ids": member_ids, "rule": settings.rule}

@@ -36,6 +36,8 @@ from judges.checks import (
     with_check_criteria,
 )
 from judges.listwise import GroupTask
+from judges.panel import MemberVerdict
+from judges.panel import combine as combine_panel
 from judges.prompts import rubric_checks, rubric_from_dict
 from judges.protocols.listwise import pair_verdict
 from judges.registry import build_judge, spec_fingerprint
@@ -145,6 +147,9 @@ def heartbeat(match_ids: list[int]) -> Iterator[None]:
 
 def _judge_group(matches: list[Match], outcome: JudgingOutcome, final_attempt: bool) -> None:
     config = matches[0].tournament.judge_config
+    if config.protocol == JudgeConfig.Protocol.PANEL:
+        _judge_panel(matches, config, outcome, final_attempt)
+        return
     grouped = [m for m in matches if is_listwise_group(m)]
     if grouped:
         _judge_listwise_groups(grouped, config, outcome, final_attempt)
@@ -189,6 +194,53 @@ def _release(match: Match, error: JudgeError, outcome: JudgingOutcome, final_att
     (outcome.retry if retry else outcome.failed).append(match.pk)
     outcome.errors[match.pk] = str(error)
     log.warning("match %s %s: %s", match.pk, "will be retried" if retry else "failed", error)
+
+
+# --- panels ----------------------------------------------------------------------------------------
+
+def panel_members(config: JudgeConfig) -> list[JudgeConfig]:
+    """A panel's member configurations, pinned when the panel was made, in the panel's order."""
+    ids = list(config.options.get("member_ids") or [])
+    found = {c.pk: c for c in JudgeConfig.objects.filter(pk__in=ids).select_related("rubric")}
+    return [found[i] for i in ids if i in found]
+
+
+def _judge_panel(matches: list[Match], config: JudgeConfig, outcome: JudgingOutcome, final_attempt: bool) -> None:
+    """Every member judges every match (its own protocol, rubric, checks and cache); the panel
+    combines their verdicts by its rule and keeps each member's beside its own."""
+    members = panel_members(config)
+    if len(members) < 2:
+        for match in matches:
+            _release(match, ConfigurationError(f"panel {config} has fewer than two members left"), outcome,
+                     final_attempt)
+        return
+    try:
+        tasks = {member.pk: [pair_task(m, member) for m in matches] for member in members}
+        results = {member.pk: judge_pairs_checked(cached_judge(member), tasks[member.pk],
+                                                  both_orders=member.both_orders) for member in members}
+    except JudgeError as exc:
+        for match in matches:
+            _release(match, exc, outcome, final_attempt)
+        return
+    rule = config.options.get("rule", "mean")
+    tie_margin = float(config.options.get("tie_margin", 0.0))
+    for i, match in enumerate(matches):
+        own = [(member, results[member.pk][i]) for member in members]
+        failed = [r for _, r in own if r.combined is None]
+        if failed:
+            _release(match, _first_error(failed[0]), outcome, final_attempt)
+            continue
+        votes = [MemberVerdict(name=str(member), verdict=r.combined, consistent=r.consistent,
+                               calls=_paid_calls(r, member)) for member, r in own]
+        verdict = combine_panel(votes, rule=rule, tie_margin=tie_margin)
+        record_judgment(match=match, judge_config=config,
+                        result=PairResult(own[0][1].task, verdict, None, verdict, None))
+        outcome.done.append(match.pk)
+
+
+def _paid_calls(result: PairResult, config: JudgeConfig) -> int:
+    verdicts = [v for v in (result.forward, result.backward) if isinstance(v, Verdict) and not v.extra.get("cached")]
+    return sum(model_calls(v, config) for v in verdicts)
 
 
 # --- listwise groups -------------------------------------------------------------------------------

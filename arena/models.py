@@ -156,6 +156,7 @@ class JudgeConfig(models.Model):
         LIKELIHOOD = "likelihood"
         PMI = "pmi"
         LISTWISE = "listwise"
+        PANEL = "panel"
 
     SPEC_FIELDS = ("backend", "model", "protocol", "prompt_style", "params", "options", "rubric_id", "both_orders")
 

@@ -30,6 +30,7 @@ from typing import Any
 from judges.base import Backend, ConfigurationError, Rubric
 from judges.cache import ScoreCache
 from judges.listwise import LISTWISE_VERSION
+from judges.panel import panel_settings
 from judges.prompts import PROMPT_VERSIONS, rubric_from_dict
 from judges.protocols import PROTOCOLS, JudgeOptions, ListwiseProtocolJudge, PointwiseJudge, ProtocolJudge
 from judges.protocols.listwise import LISTWISE_SPEC_KEYS, listwise_settings
@@ -40,9 +41,10 @@ BACKENDS: dict[str, str] = {
     "fake": "judges.backends.fake.FakeBackend",
 }
 
+PANEL_SPEC_KEYS = ("members", "member_ids", "rule")
 SPEC_KEYS = {
     "backend", "model", "protocol", "prompt_style", "params", "max_output_tokens",
-    "max_new_tokens", "tie_margin", "via", "rubric", *LISTWISE_SPEC_KEYS,
+    "max_new_tokens", "tie_margin", "via", "rubric", *LISTWISE_SPEC_KEYS, *PANEL_SPEC_KEYS,
 }  # fmt: skip
 DEFAULT_VIA = {"per_criterion": "generate", "pointwise": "logprob", "listwise": "logprob"}
 
@@ -79,6 +81,10 @@ def load_backend(spec: Mapping[str, Any]) -> Backend:
 
 def options_from_spec(spec: Mapping[str, Any]) -> JudgeOptions:
     """Validate the whole spec (backend name included, without importing it) and read the options."""
+    if spec.get("protocol") == "panel":
+        return _panel_options(spec)
+    if any(key in spec for key in PANEL_SPEC_KEYS):
+        raise ConfigurationError(f"{', '.join(PANEL_SPEC_KEYS)} are options of a panel only")
     if spec.get("backend") not in BACKENDS:
         raise ConfigurationError(f"unknown judge backend {spec.get('backend')!r}; known: {sorted(BACKENDS)}")
     protocol = spec.get("protocol")
@@ -112,6 +118,25 @@ def options_from_spec(spec: Mapping[str, Any]) -> JudgeOptions:
         listwise_settings(spec)
     elif any(key in spec for key in LISTWISE_SPEC_KEYS):
         raise ConfigurationError(f"{', '.join(LISTWISE_SPEC_KEYS)} are options of the listwise protocol only")
+    return options
+
+
+def _panel_options(spec: Mapping[str, Any]) -> JudgeOptions:
+    """A panel (``judges.panel``) has no backend of its own and no prompt: only members, a rule and
+    a tie margin."""
+    if spec.get("backend") != "panel":
+        raise ConfigurationError("a panel's backend is 'panel'")
+    unknown = set(spec) - {"backend", "model", "protocol", "prompt_style", "params", "rubric", "tie_margin",
+                           *PANEL_SPEC_KEYS}
+    if unknown:
+        raise ConfigurationError(f"unknown panel spec keys: {sorted(unknown)}")
+    panel_settings(spec)
+    try:
+        options = JudgeOptions(tie_margin=float(spec.get("tie_margin", 0.0)))
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"invalid judge spec value: {exc}") from exc
+    if not 0.0 <= options.tie_margin < 0.5:
+        raise ConfigurationError(f"tie_margin must be in [0, 0.5), got {options.tie_margin}")
     return options
 
 

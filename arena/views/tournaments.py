@@ -183,6 +183,8 @@ def _verdicts(match: Match, judgment) -> list[dict]:
         first_title = "Verifiable checks (no judge call)"
     elif (judgment.forward or {}).get("extra", {}).get("listwise"):
         first_title = "Listwise judgment of the group"
+    elif (judgment.forward or {}).get("extra", {}).get("panel"):
+        first_title = "The panel (each member in both orders)"
     shown = [(first_title, judgment.forward, a, b), ("Output B shown first", judgment.backward, b, a)]
     views = []
     for title, verdict, first, second in shown:
@@ -192,8 +194,17 @@ def _verdicts(match: Match, judgment) -> list[dict]:
         criteria = [{**c, "winner": names.get(c["winner"], c["winner"])} for c in verdict.get("criteria", [])]
         views.append({"title": title, "first": first, "v": verdict, "criteria": criteria,
                       "winner": names.get(verdict.get("winner"), verdict.get("winner")),
-                      "listwise": _listwise(verdict)})
+                      "listwise": _listwise(verdict), "panel": _panel(verdict, names)})
     return views
+
+
+def _panel(verdict: dict, names: dict) -> dict | None:
+    """A panel verdict's rule and each member's verdict, winners by model name."""
+    data = (verdict.get("extra") or {}).get("panel")
+    if not data:
+        return None
+    members = [{**m, "winner": names.get(m.get("winner"), m.get("winner"))} for m in data.get("members", [])]
+    return {"rule": data.get("rule"), "members": members}
 
 
 def _listwise(verdict: dict) -> dict | None:

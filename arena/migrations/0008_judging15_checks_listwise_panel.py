@@ -1,5 +1,5 @@
 """Verifiable checks: on rubrics, per prompt (metadata) and their results on each judgment; the
-listwise protocol and the groupwise schedule.
+listwise protocol and the groupwise schedule; panels of judges.
 
 The ``general`` rubric gains checks as a new version (version 1 stays, as used judge configurations
 are immutable), and the ``default`` judge follows it: in place while nothing used it, else as a
@@ -80,7 +80,8 @@ class Migration(migrations.Migration):
             name="protocol",
             field=models.CharField(choices=[("logprob", "Logprob"), ("generate", "Generate"),
                                             ("per_criterion", "Per Criterion"), ("pointwise", "Pointwise"),
-                                            ("likelihood", "Likelihood"), ("pmi", "Pmi"), ("listwise", "Listwise")],
+                                            ("likelihood", "Likelihood"), ("pmi", "Pmi"), ("listwise", "Listwise"),
+                                            ("panel", "Panel")],
                                    default="logprob", max_length=20),
         ),
         migrations.AlterField(
