@@ -36,7 +36,7 @@ from judges.checks import (
     with_check_criteria,
 )
 from judges.listwise import GroupTask
-from judges.panel import MemberVerdict
+from judges.panel import MemberVerdict, abstains, panel_settings
 from judges.panel import combine as combine_panel
 from judges.prompts import rubric_checks, rubric_from_dict
 from judges.protocols.listwise import pair_verdict
@@ -222,7 +222,7 @@ def _judge_panel(matches: list[Match], config: JudgeConfig, outcome: JudgingOutc
         for match in matches:
             _release(match, exc, outcome, final_attempt)
         return
-    rule = config.options.get("rule", "mean")
+    settings_ = panel_settings(config.options)
     tie_margin = float(config.options.get("tie_margin", 0.0))
     for i, match in enumerate(matches):
         own = [(member, results[member.pk][i]) for member in members]
@@ -231,11 +231,24 @@ def _judge_panel(matches: list[Match], config: JudgeConfig, outcome: JudgingOutc
             _release(match, _first_error(failed[0]), outcome, final_attempt)
             continue
         votes = [MemberVerdict(name=str(member), verdict=r.combined, consistent=r.consistent,
-                               calls=_paid_calls(r, member)) for member, r in own]
-        verdict = combine_panel(votes, rule=rule, tie_margin=tie_margin)
+                               calls=_paid_calls(r, member),
+                               abstained=settings_.self_preference_guard and _own_family(member, match))
+                 for member, r in own]
+        try:
+            verdict = combine_panel(votes, rule=settings_.rule, tie_margin=tie_margin)
+        except ConfigurationError as exc:
+            _release(match, exc, outcome, final_attempt)
+            continue
         record_judgment(match=match, judge_config=config,
                         result=PairResult(own[0][1].task, verdict, None, verdict, None))
         outcome.done.append(match.pk)
+
+
+def _own_family(member: JudgeConfig, match: Match) -> bool:
+    # ``family`` on judge configurations and competitors comes with the quality work (issue 14);
+    # without it nobody has a family and the guard never fires.
+    families = [getattr(match.competitor_a, "family", ""), getattr(match.competitor_b, "family", "")]
+    return abstains(getattr(member, "family", "") or "", families)
 
 
 def _paid_calls(result: PairResult, config: JudgeConfig) -> int:

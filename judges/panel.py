@@ -10,6 +10,9 @@ A panel names 2+ member configurations and a combination rule:
 Every member's verdict is kept beside the panel's, so their agreement with each other and with
 people can be measured: judge errors are correlated, a panel has to show how much.
 
+Self-preference guard (``self_preference_guard: true``): a member whose ``family`` is one of the
+match's competitors' families abstains on that match; the others decide.
+
 Pure: plain data in, plain data out. The members' verdicts come in already combined over both
 orders (``judges.both_orders.PairResult.combined``), in the stored order.
 """
@@ -33,6 +36,7 @@ _SCORES: dict[str, float] = {"a": 1.0, "b": 0.0, "tie": 0.5}
 class PanelSettings:
     members: tuple[str, ...]
     rule: str = "mean"
+    self_preference_guard: bool = False
 
 
 def panel_settings(spec: Mapping[str, Any]) -> PanelSettings:
@@ -45,21 +49,36 @@ def panel_settings(spec: Mapping[str, Any]) -> PanelSettings:
     rule = spec.get("rule", "mean")
     if rule not in RULES:
         raise ConfigurationError(f"a panel's rule must be one of {list(RULES)}, got {rule!r}")
-    return PanelSettings(tuple(m.strip() for m in members), rule)
+    guard = spec.get("self_preference_guard", False)
+    if not isinstance(guard, bool):
+        raise ConfigurationError("self_preference_guard must be true or false")
+    return PanelSettings(tuple(m.strip() for m in members), rule, guard)
+
+
+def abstains(member_family: str, competitor_families: Sequence[str]) -> bool:
+    """The self-preference guard: a member judging a competitor of its own model family sits the
+    match out (judges favour their own family's answers). An empty family never matches."""
+    family = member_family.strip().casefold()
+    return bool(family) and family in {f.strip().casefold() for f in competitor_families if f}
 
 
 @dataclass(frozen=True)
 class MemberVerdict:
+    """A member's verdict; ``abstained`` (the self-preference guard) keeps it out of the vote."""
+
     name: str
-    verdict: Verdict
+    verdict: Verdict | None
     consistent: bool | None = None
     calls: int = 0
+    abstained: bool = False
 
     def as_dict(self) -> dict[str, Any]:
+        if self.verdict is None:
+            return {"name": self.name, "abstained": True, "calls": 0}
         v = self.verdict
         return {"name": self.name, "winner": v.winner, "prob_a": v.prob_a, "label": v.label,
                 "consistent": self.consistent, "calls": self.calls, "rationale": v.rationale[:2000],
-                "decided_by": v.extra.get("decided_by")}
+                "decided_by": v.extra.get("decided_by"), "abstained": self.abstained}
 
 
 def member_prob(verdict: Verdict) -> float:
@@ -67,26 +86,31 @@ def member_prob(verdict: Verdict) -> float:
 
 
 def combine(members: Sequence[MemberVerdict], *, rule: str, tie_margin: float = 0.0) -> Verdict:
-    """The panel's verdict from its members' (2+, in the stored order)."""
-    if len(members) < 2:
-        raise ConfigurationError("a panel verdict needs at least two members")
+    """The panel's verdict from its members' (in the stored order); abstaining members are listed
+    but do not vote. ``ConfigurationError`` when no member voted."""
+    voting = [m for m in members if not m.abstained and m.verdict is not None]
+    if not voting:
+        raise ConfigurationError("every panel member abstained (self-preference guard): no verdict")
+    verdicts: list[Verdict] = [m.verdict for m in voting]  # type: ignore[misc]
     if rule == "mean":
-        prob_a = sum(member_prob(m.verdict) for m in members) / len(members)
+        prob_a = sum(member_prob(v) for v in verdicts) / len(verdicts)
         winner: Winner = winner_from_prob(prob_a, tie_margin)
     else:
-        votes = Counter(m.verdict.winner for m in members)
+        votes = Counter(v.winner for v in verdicts)
         top, count = votes.most_common(1)[0]
-        winner = top if count * 2 > len(members) and top != "tie" else "tie"  # type: ignore[assignment]
-        prob_a = (votes["a"] + 0.5 * votes["tie"]) / len(members)
-    verdicts = [m.verdict for m in members]
+        winner = top if count * 2 > len(verdicts) and top != "tie" else "tie"  # type: ignore[assignment]
+        prob_a = (votes["a"] + 0.5 * votes["tie"]) / len(verdicts)
     return Verdict(
         winner=winner, prob_a=prob_a, label=label_for_winner(winner),
-        rationale=f"Panel ({rule}) of {', '.join(m.name for m in members)}.",
+        rationale=f"Panel ({rule}) of {', '.join(m.name for m in voting)}."
+                  + (f" Abstained: {', '.join(m.name for m in members if m not in voting)}."
+                     if len(voting) < len(members) else ""),
         prompt_tokens=sum(v.prompt_tokens for v in verdicts),
         completion_tokens=sum(v.completion_tokens for v in verdicts),
         latency_s=sum(v.latency_s for v in verdicts), cost_usd=sum(v.cost_usd for v in verdicts),
         truncated=any(v.truncated for v in verdicts),
         extra={"panel": {"rule": rule, "members": [m.as_dict() for m in members]},
+               # An abstaining member was still asked (all members judge in one batch): its calls count.
                "scores_computed": sum(m.calls for m in members)},
     )
 
@@ -97,6 +121,7 @@ def mutual_agreement(member_winners: Sequence[Mapping[str, str]]) -> dict[tuple[
     same: Counter[tuple[str, str]] = Counter()
     both: Counter[tuple[str, str]] = Counter()
     for winners in member_winners:
+        winners = {name: w for name, w in winners.items() if w is not None}
         for first in winners:
             for second in winners:
                 if first < second:

@@ -41,7 +41,7 @@ BACKENDS: dict[str, str] = {
     "fake": "judges.backends.fake.FakeBackend",
 }
 
-PANEL_SPEC_KEYS = ("members", "member_ids", "rule")
+PANEL_SPEC_KEYS = ("members", "member_ids", "rule", "self_preference_guard")
 SPEC_KEYS = {
     "backend", "model", "protocol", "prompt_style", "params", "max_output_tokens",
     "max_new_tokens", "tie_margin", "via", "rubric", *LISTWISE_SPEC_KEYS, *PANEL_SPEC_KEYS,

@@ -203,7 +203,7 @@ def _panel(verdict: dict, names: dict) -> dict | None:
     data = (verdict.get("extra") or {}).get("panel")
     if not data:
         return None
-    members = [{**m, "winner": names.get(m.get("winner"), m.get("winner"))} for m in data.get("members", [])]
+    members = [{**m, "winner": names.get(m.get("winner"), m.get("winner") or "")} for m in data.get("members", [])]
     return {"rule": data.get("rule"), "members": members}
 
 

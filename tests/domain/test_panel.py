@@ -106,3 +106,32 @@ def test_the_match_page_and_the_agreement_view_show_the_panel_and_its_members(cl
     assert report["panels"] == [{"panel": "jury", "pairs": [
         {"first": "longer v1", "second": "shorter v1", "agreement": 0.0, "matches": 1}]}]
     assert "Panels: how often members agree" in client.get("/judges/").content.decode()
+
+
+def test_the_self_preference_guard_keeps_a_member_of_a_competitors_family_out_of_the_vote():
+    from judges.panel import abstains
+
+    assert abstains("GPT", ["gpt", "claude"]) and not abstains("", ["", "gpt"]) and not abstains("llama", ["gpt"])
+    verdict = combine([MemberVerdict("x", Verdict(winner="a", prob_a=0.9), abstained=True),
+                       vote("b", name="y", prob=0.2)], rule="mean")
+    assert verdict.prob_a == pytest.approx(0.2) and "Abstained: x" in verdict.rationale
+    assert verdict.extra["panel"]["members"][0]["abstained"] is True
+
+
+def test_a_panel_whose_members_all_abstain_gives_no_verdict():
+    from judges.base import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="abstained"):
+        combine([MemberVerdict("x", Verdict(winner="a"), abstained=True)], rule="majority")
+
+
+def test_a_panel_is_added_through_the_api(api):
+    factories.rubric()
+    members()
+    response = api.client.post("/api/v1/judges", {"name": "jury", "backend": "panel", "model": "",
+                                                  "protocol": "panel", "rubric": "test",
+                                                  "options": {"members": ["longer", "shorter"], "rule": "majority",
+                                                              "self_preference_guard": True}},
+                               content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {api.token}")
+    assert response.status_code == 201, response.content
+    assert response.json()["options"]["rule"] == "majority" and len(response.json()["options"]["member_ids"]) == 2
