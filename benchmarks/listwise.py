@@ -11,7 +11,10 @@ cut to 400 tokens, 2 CPU threads):
 - ``pairwise logprob``: the baseline, the default judge: every pair (10 per question) in both orders;
 - ``listwise k=2``: every pair as a group of two, 2 permutations (the two orders);
 - ``listwise k=5, 2 perm.``: the five answers in one group, two cyclic shifts;
-- ``listwise k=5, 5 perm.``: all five cyclic shifts (each answer once in each position).
+- ``listwise k=5, 5 perm.``: all five cyclic shifts (each answer once in each position);
+- ``pointwise logprob``: each answer scored alone (5 calls per question);
+- two-member panels (rule ``mean``) of the pairwise judge with the pointwise one and with the
+  listwise one, from the members' verdicts above (so their cost is the sum of the members').
 
 Each pair's verdict is compared with the human label of that (question, pair) (the mean of the human
 votes; ties kept): agreement, agreement without ties, Cohen's kappa; plus judge calls and seconds per
@@ -81,9 +84,12 @@ def run(name: str, judge_fn, question_ids, questions, answers, labels) -> dict:
     started = time.perf_counter()
     judged, calls = judge_fn(question_ids, questions, answers)
     seconds = time.perf_counter() - started
+    return score(name, judged, labels, calls / len(question_ids), seconds / len(question_ids))
+
+
+def score(name: str, judged: dict, labels: dict, calls: float, seconds: float) -> dict:
     result = agreement({k: labels[k] for k in judged if k in labels}, {k: _label(p) for k, p in judged.items()})
-    return {"name": name, **result, "calls_per_prompt": calls / len(question_ids),
-            "seconds_per_prompt": seconds / len(question_ids)}
+    return {"name": name, **result, "calls_per_prompt": calls, "seconds_per_prompt": seconds, "probs": judged}
 
 
 def pairwise(judge):
@@ -97,6 +103,25 @@ def pairwise(judge):
         probs = {k: r.combined.prob_a for k, r in zip(keys, results, strict=True) if r.combined is not None}
         return probs, 2 * len(tasks)
     return judge_fn
+
+
+def pointwise(judge):
+    def judge_fn(question_ids, questions, answers):
+        keys, tasks = [], []
+        for q in question_ids:
+            for a, b in pairs_of(q):
+                keys.append((q, a, b))
+                tasks.append(PairTask((questions[q],), (answers[q][a],), (answers[q][b],), DEFAULT_RUBRIC))
+        before = len(judge.score_cache)
+        verdicts = judge.judge_many(tasks)
+        probs = {k: v.prob_a for k, v in zip(keys, verdicts, strict=True) if not isinstance(v, Exception)}
+        return probs, len(judge.score_cache) - before  # each answer scored once, reused in its pairs
+    return judge_fn
+
+
+def panel_of(first: dict, second: dict) -> dict:
+    """A two-member panel, rule ``mean``, from the members' stored probabilities (no new calls)."""
+    return {k: (first[k] + second[k]) / 2 for k in first if k in second}
 
 
 def listwise_pairs(judge):
@@ -146,14 +171,24 @@ def main() -> None:
         ("listwise k=2, 2 perm.", listwise_pairs(build_judge({**listwise, "permutations": 2}, backend=backend))),
         ("listwise k=5, 2 perm.", listwise_group(build_judge({**listwise, "permutations": 2}, backend=backend))),
         ("listwise k=5, 5 perm.", listwise_group(build_judge({**listwise, "permutations": 5}, backend=backend))),
+        ("pointwise logprob", pointwise(build_judge({**spec, "protocol": "pointwise"}, backend=backend))),
     ]
     backend.count_tokens("warm up")  # load the model before any timing
     rows = [run(name, fn, question_ids, questions, answers, labels) for name, fn in runs]
+    by_name = {r["name"]: r for r in rows}
+    for first, second in (("pairwise logprob (both orders)", "pointwise logprob"),
+                          ("pairwise logprob (both orders)", "listwise k=5, 5 perm.")):
+        a, b = by_name[first], by_name[second]
+        rows.append(score(f"panel mean({first.split(' (')[0]}, {second})", panel_of(a["probs"], b["probs"]), labels,
+                          a["calls_per_prompt"] + b["calls_per_prompt"],
+                          a["seconds_per_prompt"] + b["seconds_per_prompt"]))
+        agree = sum(_label(a["probs"][k]) == _label(b["probs"][k]) for k in a["probs"] if k in b["probs"])
+        print(f"members {first!r} and {second!r} name the same winner on {agree} of {len(a['probs'])} pairs")
     base = rows[0]["seconds_per_prompt"]
-    print(f"{'method':<32} {'items':>5} {'agree':>6} {'no ties':>7} {'kappa':>6} {'calls/q':>7} {'s/q':>7} "
+    print(f"{'method':<58} {'items':>5} {'agree':>6} {'no ties':>7} {'kappa':>6} {'calls/q':>7} {'s/q':>7} "
           f"{'vs base':>7}")
     for r in rows:
-        print(f"{r['name']:<32} {r['items']:>5} {_fmt(r['agreement'])} {_fmt(r['agreement_no_ties'], 7)} "
+        print(f"{r['name']:<58} {r['items']:>5} {_fmt(r['agreement'])} {_fmt(r['agreement_no_ties'], 7)} "
               f"{_fmt(r['cohen_kappa'])} {r['calls_per_prompt']:>7.1f} {r['seconds_per_prompt']:>7.1f} "
               f"{r['seconds_per_prompt'] / base:>7.2f}")
 

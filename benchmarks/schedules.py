@@ -4,7 +4,10 @@ Run: PYTHONPATH=. .venv/bin/python benchmarks/schedules.py [--sizes 8 16 64] [--
 
 A simulated judge over known strengths (no database, no model): model i has a true strength in
 logits, each (model, prompt) a small interaction, the model shown first gets a position bonus, and
-a share of verdicts are ties. Every match is judged in both orders (2 calls), as the arena does.
+a share of verdicts are ties. Every match is judged in both orders (2 calls), as the arena does;
+the groupwise schedules instead judge overlapping groups of k answers per prompt with a simulated
+listwise judge (``World.listwise``: noisy utilities, softmax first-label probabilities, two cyclic
+shifts averaged, Plackett-Luce pair probabilities), one call per permutation for the whole group.
 Pairs come from the arena's own pairing rules (``arena.scheduling``) and ratings from its own
 Bradley-Terry fit (``arena.ratings``). For each schedule and size it prints the judge calls needed
 after which Kendall tau with the true ranking stays >= 0.9 (at that check and the next three, one
@@ -17,15 +20,23 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
-import numpy as np
-from scipy.stats import kendalltau
+# Run as a script, this file's folder comes first on sys.path and benchmarks/judges.py would
+# shadow the judges package.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
 
-from arena import scheduling
-from arena.ratings import Cells, RatingError, compute_leaderboard
+import numpy as np  # noqa: E402
+from scipy.stats import kendalltau  # noqa: E402
+
+from arena import scheduling  # noqa: E402
+from arena.ratings import Cells, RatingError, compute_leaderboard  # noqa: E402
+from judges import listwise as listwise_core  # noqa: E402
 
 TARGET_TAU = 0.9
 POSITION_BIAS = 0.3  # logits in favour of the output shown first
@@ -34,6 +45,8 @@ PROMPT_NOISE = 0.5  # sd of a model's per-prompt deviation from its strength, in
 SPREAD = 3.0  # true strengths are evenly spaced over [-SPREAD, SPREAD] logits
 BUDGET_CALLS_PER_MODEL = 25
 CAP_CALLS_PER_MODEL = 200
+LISTWISE_NOISE = 1.0  # sd of a listwise call's per-answer noise, in logits
+LISTWISE_PERMUTATIONS = 2
 SUSTAIN = 3  # the target counts as reached when tau also holds at the next 3 checks (tau is noisy)
 PRIOR = "__prior__"  # one tie of every model against a virtual average model keeps every rating finite
 
@@ -60,6 +73,23 @@ class World:
         """Both orders, combined in a's favour as the arena stores it."""
         return (self.call(a, b, prompt) + 1.0 - self.call(b, a, prompt)) / 2.0
 
+    def listwise(self, group: list[int], prompt: int, permutations: int) -> dict[tuple[int, int], float]:
+        """A simulated listwise judge (``judges.listwise``, via logprob): per call, each shown answer's
+        utility is its strength + prompt effect + a first-position bonus (POSITION_BIAS) + Gaussian
+        call noise (sd LISTWISE_NOISE); the first label's distribution is their softmax. Averaged over
+        cyclic shifts, the Plackett-Luce pair probabilities s_i / (s_i + s_j) are the evidence."""
+        k = len(group)
+        totals = np.zeros(k)
+        for order in listwise_core.permutations(k, min(permutations, k)):
+            shown = np.array([group[c] for c in order])
+            utility = (self.strength[shown] + self.prompt_effect[shown, prompt]
+                       + self.rng.normal(0.0, LISTWISE_NOISE, k))
+            utility[0] += POSITION_BIAS
+            probs = np.exp(utility - utility.max())
+            totals[list(order)] += probs / probs.sum()
+        return {(group[i], group[j]): totals[i] / (totals[i] + totals[j])
+                for i in range(k) for j in range(i + 1, k)}
+
 
 def make_world(models: int, prompts: int, seed: int) -> World:
     rng = np.random.default_rng(seed)
@@ -76,8 +106,12 @@ class Record:
         self.b: list[int] = []
         self.score: list[float] = []
         self.counts: dict[tuple[int, int], int] = {}
+        self.paid = 0
 
-    def add(self, a: int, b: int, score: float) -> None:
+    def add(self, a: int, b: int, score: float, *, calls: int = 2) -> None:
+        """One battle; ``calls``: judge calls it cost (2: both orders; a listwise group's calls are
+        charged to its first pair)."""
+        self.paid += calls
         self.a.append(a)
         self.b.append(b)
         self.score.append(score)
@@ -86,7 +120,7 @@ class Record:
 
     @property
     def calls(self) -> int:
-        return 2 * len(self.score)
+        return self.paid
 
     def cells(self) -> Cells:
         names = [str(i) for i in range(self.models)] + [PRIOR]
@@ -180,12 +214,30 @@ def adaptive(world: World, record: Record, prompts: int, rng: np.random.Generato
         yield batch
 
 
+@dataclass(frozen=True)
+class Group:
+    """A listwise call's group on one prompt: every pair inside gets evidence."""
+
+    members: list[int]
+    prompt: int
+
+
+def groupwise(size: int) -> Schedule:
+    def schedule(world: World, record: Record, prompts: int, rng: np.random.Generator):
+        while True:
+            for prompt in range(prompts):
+                yield [Group(g, prompt) for g in scheduling.groupwise_groups(range(world.models), prompt, size)]
+    return schedule
+
+
 SCHEDULES: dict[str, Schedule] = {
     "single_elimination": single_elimination,
     "single_elimination (rating seeds)": single_elimination_rated,
     "round_robin": round_robin,
     "anchor (median)": anchor,
     "adaptive": adaptive,
+    f"groupwise k=4 (listwise, {LISTWISE_PERMUTATIONS} perm.)": groupwise(4),
+    f"groupwise k=8 (listwise, {LISTWISE_PERMUTATIONS} perm.)": groupwise(8),
 }
 
 
@@ -199,9 +251,9 @@ def run(schedule: Schedule, models: int, prompts: int, seed: int) -> tuple[float
     step = max(4, models)  # check the ranking every `models` calls
     width, next_check, streak_start, streak = float("nan"), step, 0, 0
     for batch in schedule(world, record, prompts, rng):
-        for a, b, prompt in batch:
-            record.add(a, b, world.match(a, b, prompt))
-            if record.calls == budget:
+        for item in batch:
+            _play(world, record, item)
+            if np.isnan(width) and record.calls >= budget:
                 width = record.ratings(ci="sandwich")[1]
             if record.calls >= next_check and streak <= SUSTAIN:
                 next_check += step
@@ -212,6 +264,16 @@ def run(schedule: Schedule, models: int, prompts: int, seed: int) -> tuple[float
         if record.calls >= cap or (streak > SUSTAIN and record.calls >= budget):
             break
     return (streak_start if streak > SUSTAIN else float("inf")), width
+
+
+def _play(world: World, record: Record, item) -> None:
+    if isinstance(item, Group):
+        calls = min(LISTWISE_PERMUTATIONS, len(item.members))
+        for n, ((a, b), score) in enumerate(world.listwise(item.members, item.prompt, LISTWISE_PERMUTATIONS).items()):
+            record.add(a, b, score, calls=calls if n == 0 else 0)
+    else:
+        a, b, prompt = item
+        record.add(a, b, world.match(a, b, prompt))
 
 
 def main() -> None:
