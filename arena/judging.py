@@ -201,6 +201,11 @@ def _release(match: Match, error: JudgeError, outcome: JudgingOutcome, final_att
 def panel_members(config: JudgeConfig) -> list[JudgeConfig]:
     """A panel's member configurations, pinned when the panel was made, in the panel's order."""
     ids = list(config.options.get("member_ids") or [])
+    if not ids:
+        # Made around create_judge_config (the admin): members by name, their latest versions.
+        names = list(config.options.get("members") or [])
+        latest = {c.name: c for c in JudgeConfig.objects.filter(name__in=names).order_by("version")}
+        ids = [latest[n].pk for n in names if n in latest and latest[n].protocol != JudgeConfig.Protocol.PANEL]
     found = {c.pk: c for c in JudgeConfig.objects.filter(pk__in=ids).select_related("rubric")}
     return [found[i] for i in ids if i in found]
 

@@ -21,7 +21,7 @@ from .tournaments import TournamentError
 # What users call the schedules; "bracket" is the stored value of single elimination.
 SCHEDULE_NAMES = {"anchor": Tournament.Schedule.ANCHOR, "single_elimination": Tournament.Schedule.BRACKET,
                   "bracket": Tournament.Schedule.BRACKET, "round_robin": Tournament.Schedule.ROUND_ROBIN,
-                  "adaptive": Tournament.Schedule.ADAPTIVE}
+                  "adaptive": Tournament.Schedule.ADAPTIVE, "groupwise": Tournament.Schedule.GROUPWISE}
 BUDGET_CAPS = ("calls", "tokens", "usd")
 MAX_BRACKETS_PER_PROMPT = 16
 

@@ -18,7 +18,8 @@ from ..tournaments import TournamentError
 SCHEDULES = [("round_robin", "Round robin: every pair on every prompt"),
              ("anchor", "Anchor: everyone against one model"),
              ("single_elimination", "Single elimination: brackets per prompt"),
-             ("adaptive", "Adaptive: most informative pairs first")]
+             ("adaptive", "Adaptive: most informative pairs first"),
+             ("groupwise", "Groupwise: groups of k per prompt, one call per group (listwise judges)")]
 
 
 def tournament_list(request):

@@ -102,3 +102,19 @@ def test_listwise_options_on_another_protocol_are_refused(api):
                                                   "protocol": "logprob", "options": {"group_size": 4}},
                                content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {api.token}")
     assert response.status_code == 400 and "listwise protocol only" in response.json()["detail"]
+
+
+def test_a_groupwise_tournament_is_created_through_the_api_with_its_estimate(api):
+    factories.prompts_with_outputs(MODELS, prompts=2)
+    listwise_judge(group_size=5, permutations=2)
+    response = api.client.post("/api/v1/tournaments", {"name": "cup", "schedule": "groupwise", "judge": "listwise",
+                                                       "models": list(MODELS)},
+                               content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {api.token}")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["estimate"]["matches"] == 2 * 10 and body["estimate"]["judge_calls"] == 2 * 2
+
+
+def test_the_new_tournament_page_offers_the_groupwise_schedule(admin_client):
+    page = admin_client.get("/tournaments/new").content.decode()
+    assert 'value="groupwise"' in page
