@@ -147,3 +147,15 @@ def test_a_prompt_with_invalid_stored_checks_fails_its_matches_naming_why_and_th
     assert {m.prompt.external_id for m in failed} == {"set-0"}
     assert all("unknown kind" in m.last_error for m in failed)
     assert tournament.matches.filter(status="done", prompt__external_id="set-1").count() == 3
+
+
+@pytest.mark.parametrize("pattern", ["a\u0000b", "\ud800", "x" * 1001])
+def test_hostile_text_in_a_prompts_checks_is_refused_and_changes_nothing(api, pattern):
+    from tests.conftest import database_state
+
+    before = database_state()
+    body = '[{"id": "p", "prompt": "Hi", "metadata": {"checks": [{"kind": "regex", "pattern": %s}]}}]' % (
+        '"a\\u0000b"' if "\u0000" in pattern else '"\\ud800"' if pattern == "\ud800" else f'"{pattern}"')
+    response = api.post_raw("prompts", body)
+    assert response.status_code in (400, 422), response.content
+    assert database_state() == before
