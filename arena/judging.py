@@ -309,8 +309,16 @@ def _judge_listwise_groups(matches: list[Match], config: JudgeConfig, outcome: J
         open_matches.setdefault(key, []).append((match, task, report))
     if not open_matches:
         return
-    buckets = list(open_matches.values())
-    groups = [_group_of(bucket, config) for bucket in buckets]
+    buckets, groups = [], []
+    for bucket in open_matches.values():
+        try:
+            groups.append(_group_of(bucket, config))
+            buckets.append(bucket)
+        except ConfigurationError as exc:  # more answers than a listwise call takes, or uneven turns
+            for match, _, _ in bucket:
+                _release(match, exc, outcome, final_attempt)
+    if not groups:
+        return
     judge = cached_judge(config).judge
     try:
         verdicts = judge.judge_groups([task for task, _ in groups])

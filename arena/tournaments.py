@@ -366,6 +366,8 @@ def add_competitors(*, tournament: Tournament, competitors: Sequence[Competitor]
     if tournament.schedule == Tournament.Schedule.BRACKET:
         raise TournamentError("a single-elimination bracket cannot take new models once drawn; "
                               "create a new tournament")
+    if tournament.schedule == Tournament.Schedule.GROUPWISE:
+        raise TournamentError("a groupwise tournament's groups are drawn once; create a new tournament")
     with transaction.atomic():
         tournament.competitors.add(*competitors)
         if tournament.schedule == Tournament.Schedule.ADAPTIVE:

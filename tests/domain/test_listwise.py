@@ -118,3 +118,13 @@ def test_a_groupwise_tournament_is_created_through_the_api_with_its_estimate(api
 def test_the_new_tournament_page_offers_the_groupwise_schedule(admin_client):
     page = admin_client.get("/tournaments/new").content.decode()
     assert 'value="groupwise"' in page
+
+
+def test_a_groupwise_tournament_takes_no_new_models_once_drawn():
+    from arena.tournaments import TournamentError, add_competitors
+
+    competitors = factories.prompts_with_outputs(MODELS, prompts=1)
+    tournament = create_tournament(name="g", judge_config=listwise_judge(), competitors=competitors[:3],
+                                   schedule="groupwise")
+    with pytest.raises(TournamentError, match="groups are drawn once"):
+        add_competitors(tournament=tournament, competitors=competitors[3:])
