@@ -174,7 +174,11 @@ def main() -> None:
         ("pointwise logprob", pointwise(build_judge({**spec, "protocol": "pointwise"}, backend=backend))),
     ]
     backend.count_tokens("warm up")  # load the model before any timing
-    rows = [run(name, fn, question_ids, questions, answers, labels) for name, fn in runs]
+    rows = []
+    for name, fn in runs:
+        rows.append(run(name, fn, question_ids, questions, answers, labels))
+        print(f"done: {name}: agreement {rows[-1]['agreement']}, {rows[-1]['seconds_per_prompt']:.1f} s/question",
+              flush=True)
     by_name = {r["name"]: r for r in rows}
     for first, second in (("pairwise logprob (both orders)", "pointwise logprob"),
                           ("pairwise logprob (both orders)", "listwise k=5, 5 perm.")):
