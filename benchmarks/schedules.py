@@ -6,8 +6,9 @@ A simulated judge over known strengths (no database, no model): model i has a tr
 logits, each (model, prompt) a small interaction, the model shown first gets a position bonus, and
 a share of verdicts are ties. Every match is judged in both orders (2 calls), as the arena does;
 the groupwise schedules instead judge overlapping groups of k answers per prompt with a simulated
-listwise judge (``World.listwise``: noisy utilities, softmax first-label probabilities, two cyclic
-shifts averaged, Plackett-Luce pair probabilities), one call per permutation for the whole group.
+listwise judge (``World.listwise``: one Plackett-Luce ranking per call from the same utilities and
+position bonus, with Gumbel noise, so each pair's order in one call is exactly as noisy as one
+pairwise call; two cyclic shifts averaged), one call per permutation for the whole group. No ties.
 Pairs come from the arena's own pairing rules (``arena.scheduling``) and ratings from its own
 Bradley-Terry fit (``arena.ratings``). For each schedule and size it prints the judge calls needed
 after which Kendall tau with the true ranking stays >= 0.9 (at that check and the next three, one
@@ -45,7 +46,6 @@ PROMPT_NOISE = 0.5  # sd of a model's per-prompt deviation from its strength, in
 SPREAD = 3.0  # true strengths are evenly spaced over [-SPREAD, SPREAD] logits
 BUDGET_CALLS_PER_MODEL = 25
 CAP_CALLS_PER_MODEL = 200
-LISTWISE_NOISE = 1.0  # sd of a listwise call's per-answer noise, in logits
 LISTWISE_PERMUTATIONS = 2
 SUSTAIN = 3  # the target counts as reached when tau also holds at the next 3 checks (tau is noisy)
 PRIOR = "__prior__"  # one tie of every model against a virtual average model keeps every rating finite
@@ -74,21 +74,24 @@ class World:
         return (self.call(a, b, prompt) + 1.0 - self.call(b, a, prompt)) / 2.0
 
     def listwise(self, group: list[int], prompt: int, permutations: int) -> dict[tuple[int, int], float]:
-        """A simulated listwise judge (``judges.listwise``, via logprob): per call, each shown answer's
-        utility is its strength + prompt effect + a first-position bonus (POSITION_BIAS) + Gaussian
-        call noise (sd LISTWISE_NOISE); the first label's distribution is their softmax. Averaged over
-        cyclic shifts, the Plackett-Luce pair probabilities s_i / (s_i + s_j) are the evidence."""
+        """A simulated listwise judge, as noisy per comparison as ``call``: each call ranks the shown
+        answers by utility = strength + prompt effect + POSITION_BIAS for the first shown + Gumbel
+        noise (a Plackett-Luce sample; the difference of two Gumbels is logistic, so any one pair's
+        order in a call has exactly the pairwise judge's win probability). A pair's evidence is the
+        share of the cyclic shifts that ranked i above j."""
         k = len(group)
-        totals = np.zeros(k)
-        for order in listwise_core.permutations(k, min(permutations, k)):
+        wins: dict[tuple[int, int], float] = {}
+        orders = listwise_core.permutations(k, min(permutations, k))
+        for order in orders:
             shown = np.array([group[c] for c in order])
-            utility = (self.strength[shown] + self.prompt_effect[shown, prompt]
-                       + self.rng.normal(0.0, LISTWISE_NOISE, k))
+            utility = self.strength[shown] + self.prompt_effect[shown, prompt] + self.rng.gumbel(0.0, 1.0, k)
             utility[0] += POSITION_BIAS
-            probs = np.exp(utility - utility.max())
-            totals[list(order)] += probs / probs.sum()
-        return {(group[i], group[j]): totals[i] / (totals[i] + totals[j])
-                for i in range(k) for j in range(i + 1, k)}
+            rank = {int(model): r for r, model in enumerate(shown[np.argsort(-utility)])}
+            for i in range(k):
+                for j in range(i + 1, k):
+                    a, b = group[i], group[j]
+                    wins[(a, b)] = wins.get((a, b), 0.0) + (rank[a] < rank[b]) / len(orders)
+        return wins
 
 
 def make_world(models: int, prompts: int, seed: int) -> World:
