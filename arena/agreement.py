@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from django.core.cache import cache
 
 from judges import agreement as core
+from judges import panel as panel_core
 
 from . import leaderboards, ratings
 from .models import Competitor, HumanVote, ImportedBattle, JudgeConfig, Judgment
@@ -48,6 +49,7 @@ def compute_agreement() -> dict:
         "human_votes": len(human),
         "human_human_agreement": core.human_human_agreement(human),
         "judges": judges,
+        "panels": panel_agreement(),
     }
 
 
@@ -90,6 +92,7 @@ def _judge_outcomes() -> Iterable[tuple[str, str, list[core.Outcome]]]:
             by_config[config].append(_item(prompt_id, a, b, WINNER_SCORES.get(winner, 0.5)))
     for pk, label in sorted(configs.items(), key=lambda kv: kv[1]):
         yield label, "configuration", by_config.get(pk, [])
+    yield from _panel_member_outcomes(configs)
     by_source: dict[str, list[core.Outcome]] = defaultdict(list)
     battles = ImportedBattle.objects.filter(prompt__isnull=False).order_by().values_list(
         "source", "prompt_id", "model_a_id", "model_b_id", "score_a")
@@ -97,6 +100,36 @@ def _judge_outcomes() -> Iterable[tuple[str, str, list[core.Outcome]]]:
         by_source[source].append(_item(prompt_id, a, b, score))
     for source in sorted(by_source):
         yield source, "source", by_source[source]
+
+
+def _panel_rows():
+    """(panel id, prompt, a, b, the members' verdicts) of every panel judgment."""
+    return Judgment.objects.filter(judge_config__protocol=JudgeConfig.Protocol.PANEL).order_by().values_list(
+        "judge_config_id", "match__prompt_id", "match__competitor_a_id", "match__competitor_b_id",
+        "forward__extra__panel__members").iterator(chunk_size=5000)
+
+
+def _panel_member_outcomes(configs: dict[int, str]) -> Iterable[tuple[str, str, list[core.Outcome]]]:
+    """Each panel member's own verdicts (both orders combined), kept on the panel's judgments."""
+    by_member: dict[tuple[int, str], list[core.Outcome]] = defaultdict(list)
+    for panel, prompt_id, a, b, members in _panel_rows():
+        for member in members or []:
+            if member.get("winner") in WINNER_SCORES:
+                by_member[(panel, member["name"])].append(_item(prompt_id, a, b, WINNER_SCORES[member["winner"]]))
+    for (panel, member), outcomes in sorted(by_member.items(), key=lambda kv: (configs.get(kv[0][0], ""), kv[0][1])):
+        yield f"{member} in panel {configs.get(panel, panel)}", "panel member", outcomes
+
+
+def panel_agreement() -> list[dict]:
+    """Per panel, how often each pair of its members named the same winner (ties included)."""
+    winners: dict[int, list[dict[str, str]]] = defaultdict(list)
+    for panel, _, _, _, members in _panel_rows():
+        winners[panel].append({m["name"]: m.get("winner") for m in members or [] if "name" in m})
+    names = dict(JudgeConfig.objects.filter(pk__in=list(winners)).values_list("pk", "name"))
+    return [{"panel": names.get(panel, str(panel)),
+             "pairs": [{"first": first, "second": second, **found}
+                       for (first, second), found in sorted(panel_core.mutual_agreement(rows).items())]}
+            for panel, rows in sorted(winners.items())]
 
 
 def _ratings(outcomes: list[core.Outcome], names: dict[int, str]) -> dict[str, float]:

@@ -19,9 +19,10 @@ from django.conf import settings
 from django.db.models import Sum
 
 from judges.cache import task_key
+from judges.protocols.listwise import listwise_settings
 from judges.registry import JudgeOptions, spec_fingerprint
 
-from . import judging, leaderboards, quality, ratings, tournaments
+from . import judging, leaderboards, quality, ratings, scheduling, tournaments
 from .ingest import CHARS_PER_TOKEN
 from .models import Competitor, JudgeConfig, Judgment, Match, Output, Prompt, Tournament
 from .ratings import power
@@ -65,7 +66,10 @@ def estimate(*, tournament: Tournament) -> Estimate:
     template = _template_tokens(config)
     orders = 2 if config.both_orders else 1
     hits = _cache_hits(config, exact) if exact else 0
-    if config.protocol == JudgeConfig.Protocol.POINTWISE:
+    if config.protocol == JudgeConfig.Protocol.LISTWISE:
+        calls, prompt_tokens = _listwise_calls_and_tokens(tournament, outputs, matches, orders,
+                                                          text + template, answer)
+    elif config.protocol == JudgeConfig.Protocol.POINTWISE:
         # Each output is scored once and its score reused in all its matches (the score cache).
         calls = sum(len(by_competitor) for by_competitor in outputs.values()) if matches - hits // orders > 0 else 0
         prompt_tokens = round(calls * (text + answer + template))
@@ -117,8 +121,36 @@ def _exact_pairs(tournament: Tournament, outputs: dict) -> list[tuple[int, int, 
     return [(p, a, b) for p, pairs in tournaments.all_prompt_pairs(tournament).items() for a, b in pairs]
 
 
+def _listwise_calls_and_tokens(tournament: Tournament, outputs: dict, matches: int, orders: int,
+                               fixed: float, answer: float) -> tuple[int, int]:
+    """A listwise judge makes one call per permutation of each group: in a groupwise tournament a
+    group is up to ``group_size`` answers, elsewhere each match is a group of two (in each order)."""
+    settings_ = listwise_settings(tournament.judge_config.options)
+    if tournament.schedule != Tournament.Schedule.GROUPWISE:
+        calls = matches * orders * _permutations(settings_, 2)
+        return calls, round(calls * (fixed + 2 * answer))
+    size = tournaments.group_size(tournament)
+    calls = tokens = 0.0
+    for index, by_competitor in enumerate(sorted(outputs.items())):
+        for group in scheduling.groupwise_groups(list(by_competitor[1]), index, size):
+            per_group = _permutations(settings_, len(group))
+            calls += per_group
+            tokens += per_group * (fixed + len(group) * answer)
+    return int(calls), round(tokens)
+
+
+def _permutations(settings_, k: int) -> int:
+    # Cyclic shifts stop at k distinct orders; shuffles take as many as asked.
+    return min(settings_.permutations, k) if settings_.permutation_kind == "cyclic" else settings_.permutations
+
+
 def _counted_matches(tournament: Tournament, outputs: dict) -> int:
     sizes = [len(by_competitor) for by_competitor in outputs.values() if len(by_competitor) >= 2]
+    if tournament.schedule == Tournament.Schedule.GROUPWISE:
+        size = tournaments.group_size(tournament)
+        return sum(len(g) * (len(g) - 1) // 2
+                   for index, by_competitor in enumerate(sorted(outputs.items()))
+                   for g in scheduling.groupwise_groups(list(by_competitor[1]), index, size))
     if tournament.schedule == Tournament.Schedule.BRACKET:
         # Single elimination: every match knocks one model out, so n - 1 matches per bracket.
         return sum(n - 1 for n in sizes) * int(tournament.plan.get("brackets_per_prompt") or 1)

@@ -149,7 +149,8 @@ def _write_prompts(batch: list[tuple[int, PromptRow]], state: _UploadState) -> N
     new, changed = [], []
     for line, row in fresh:
         dataset_id = _dataset_id(row.dataset, state)
-        values = {"turns": row.all_turns(), "category": row.category, "reference": row.reference}
+        values = {"turns": row.all_turns(), "category": row.category, "reference": row.reference,
+                  "metadata": row.metadata}
         current = existing.get(row.id)
         if current is None:
             new.append(Prompt(external_id=row.id, dataset_id=dataset_id, **values))
@@ -162,7 +163,7 @@ def _write_prompts(batch: list[tuple[int, PromptRow]], state: _UploadState) -> N
             changed.append(current)
     if state.writing:
         Prompt.objects.bulk_create(new)
-        Prompt.objects.bulk_update(changed, ["dataset", "turns", "category", "reference"])
+        Prompt.objects.bulk_update(changed, ["dataset", "turns", "category", "reference", "metadata"])
         state.result.created += len(new)
         state.result.replaced += len(changed)
 

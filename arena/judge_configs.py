@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from judges.base import ConfigurationError
+from judges.panel import panel_settings
 from judges.policy import SecretPolicy
 from judges.registry import NUMERIC_OPTIONS, check_params, options_from_spec, public_params
 
@@ -52,10 +53,14 @@ def check_spec(config: JudgeConfig) -> None:
         if size > MAX_SPEC_JSON_BYTES:
             raise JudgeConfigError(f"{field} is {size} bytes of JSON; at most {MAX_SPEC_JSON_BYTES} are accepted")
     check_options(config.options)
-    if config.backend not in BACKENDS:
+    panel = config.protocol == JudgeConfig.Protocol.PANEL
+    if panel and config.params:
+        raise JudgeConfigError("a panel has no backend params: its members carry their own")
+    if not panel and config.backend not in BACKENDS:
         raise JudgeConfigError(f"unknown backend {config.backend!r}; choose one of {', '.join(BACKENDS)}")
     try:
-        check_params(config.backend, config.params, secret_policy())
+        if not panel:
+            check_params(config.backend, config.params, secret_policy())
         options_from_spec(config.spec())  # fail here, not in a worker, on a bad spec
     except ConfigurationError as exc:
         raise JudgeConfigError(str(exc)) from None
@@ -83,6 +88,9 @@ def create_judge_config(*, name: str, backend: str, model: str, protocol: str = 
         validate_queue_name(queue)
     except ValidationError as exc:
         raise JudgeConfigError(exc.messages[0]) from None
+    if protocol == JudgeConfig.Protocol.PANEL:
+        options = panel_options(options or {})
+        backend = "panel"
     if protocol not in JudgeConfig.Protocol.values:
         raise JudgeConfigError(f"unknown protocol {protocol!r}; choose one of {', '.join(JudgeConfig.Protocol.values)}")
     if prompt_style not in ("chat", "completion"):
@@ -122,3 +130,21 @@ def judge_view(config: JudgeConfig, *, private: bool) -> dict:
     requests go and with which key (``base_url``, ``api_key_env``, ...)."""
     params = config.params if private else public_params(config.backend, config.params or {})
     return {**{f: getattr(config, f) for f in VIEW_FIELDS}, "params": params, "rubric": str(config.rubric)}
+
+
+def panel_options(options: dict) -> dict:
+    """A panel's options with its members pinned: each name resolves to that configuration's latest
+    version now, so a later version of a member does not change what the panel is."""
+    try:
+        settings = panel_settings(options)
+    except ConfigurationError as exc:
+        raise JudgeConfigError(str(exc)) from None
+    member_ids = []
+    for name in settings.members:
+        member = JudgeConfig.objects.latest_named(name)
+        if member is None:
+            raise JudgeConfigError(f"no judge configuration named {name!r} for the panel")
+        if member.protocol == JudgeConfig.Protocol.PANEL:
+            raise JudgeConfigError(f"{name!r} is a panel itself; a panel's members are single judges")
+        member_ids.append(member.pk)
+    return {**options, "members": list(settings.members), "member_ids": member_ids, "rule": settings.rule}

@@ -24,10 +24,22 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from judges.base import JudgeError, PairTask, Verdict
+from judges.base import ConfigurationError, JudgeError, PairTask, Verdict
 from judges.both_orders import PairResult
 from judges.cache import CachedJudge, ScoreCache, verdict_to_dict
-from judges.prompts import rubric_from_dict
+from judges.checks import (
+    CheckReport,
+    checks_for_prompt,
+    decided_verdict,
+    judge_pairs_checked,
+    run_checks,
+    with_check_criteria,
+)
+from judges.listwise import GroupTask
+from judges.panel import MemberVerdict, abstains, panel_settings
+from judges.panel import combine as combine_panel
+from judges.prompts import rubric_checks, rubric_from_dict
+from judges.protocols.listwise import pair_verdict
 from judges.registry import build_judge, spec_fingerprint
 
 from . import judge_endpoints
@@ -73,12 +85,13 @@ def claim_matches(match_ids: list[int]) -> list[int]:
 def judge_matches(*, match_ids: list[int], final_attempt: bool = False) -> JudgingOutcome:
     """Judge the given matches; retryable failures go back to pending unless this is the last try."""
     outcome = JudgingOutcome()
+    match_ids = with_group_siblings(match_ids)
     claimed = claim_matches(match_ids)
     outcome.leased = list(Match.objects.filter(pk__in=set(match_ids) - set(claimed), status=Match.Status.RUNNING)
                           .values_list("pk", flat=True))
     matches = list(
         Match.objects.filter(pk__in=claimed).select_related(
-            "prompt", "output_a", "output_b", "tournament__judge_config__rubric"
+            "prompt", "output_a", "output_b", "tournament__judge_config__rubric", "competitor_a", "competitor_b"
         )
     )
     by_config: dict[int, list[Match]] = {}
@@ -138,9 +151,29 @@ def heartbeat(match_ids: list[int]) -> Iterator[None]:
 
 def _judge_group(matches: list[Match], outcome: JudgingOutcome, final_attempt: bool) -> None:
     config = matches[0].tournament.judge_config
-    tasks = [pair_task(m, config) for m in matches]
+    if config.protocol == JudgeConfig.Protocol.PANEL:
+        _judge_panel(matches, config, outcome, final_attempt)
+        return
+    grouped = [m for m in matches if is_listwise_group(m)]
+    if grouped:
+        _judge_listwise_groups(grouped, config, outcome, final_attempt)
+        matches = [m for m in matches if not is_listwise_group(m)]
+        if not matches:
+            return
+    tasks = []
+    for match in list(matches):
+        try:
+            tasks.append(pair_task(match, config))
+        except ConfigurationError as exc:
+            # A prompt whose stored checks are invalid (written around the upload's validation):
+            # that match fails, naming why (public: the checks are the prompt's own data, no
+            # secret); the others are judged.
+            matches.remove(match)
+            _release(match, ConfigurationError(str(exc), public=str(exc)[:300]), outcome, final_attempt)
+    if not matches:
+        return
     try:
-        results = cached_judge(config).judge_pairs(tasks, both_orders=config.both_orders)
+        results = judge_pairs_checked(cached_judge(config), tasks, both_orders=config.both_orders)
     except JudgeError as exc:
         for match in matches:
             _release(match, exc, outcome, final_attempt)
@@ -170,17 +203,177 @@ def _release(match: Match, error: JudgeError, outcome: JudgingOutcome, final_att
     log.warning("match %s %s: %s", match.pk, "will be retried" if retry else "failed", error)
 
 
+# --- panels ----------------------------------------------------------------------------------------
+
+def panel_members(config: JudgeConfig) -> list[JudgeConfig]:
+    """A panel's member configurations, pinned when the panel was made, in the panel's order."""
+    ids = list(config.options.get("member_ids") or [])
+    if not ids:
+        # Made around create_judge_config (the admin): members by name, their latest versions.
+        names = list(config.options.get("members") or [])
+        latest = {c.name: c for c in JudgeConfig.objects.filter(name__in=names).order_by("version")}
+        ids = [latest[n].pk for n in names if n in latest and latest[n].protocol != JudgeConfig.Protocol.PANEL]
+    found = {c.pk: c for c in JudgeConfig.objects.filter(pk__in=ids).select_related("rubric")}
+    return [found[i] for i in ids if i in found]
+
+
+def _judge_panel(matches: list[Match], config: JudgeConfig, outcome: JudgingOutcome, final_attempt: bool) -> None:
+    """Every member judges every match (its own protocol, rubric, checks and cache); the panel
+    combines their verdicts by its rule and keeps each member's beside its own."""
+    members = panel_members(config)
+    if len(members) < 2:
+        for match in matches:
+            _release(match, ConfigurationError(f"panel {config} has fewer than two members left"), outcome,
+                     final_attempt)
+        return
+    try:
+        tasks = {member.pk: [pair_task(m, member) for m in matches] for member in members}
+        results = {member.pk: judge_pairs_checked(cached_judge(member), tasks[member.pk],
+                                                  both_orders=member.both_orders) for member in members}
+    except JudgeError as exc:
+        for match in matches:
+            _release(match, exc, outcome, final_attempt)
+        return
+    settings_ = panel_settings(config.options)
+    tie_margin = float(config.options.get("tie_margin", 0.0))
+    for i, match in enumerate(matches):
+        own = [(member, results[member.pk][i]) for member in members]
+        failed = [r for _, r in own if r.combined is None]
+        if failed:
+            _release(match, _first_error(failed[0]), outcome, final_attempt)
+            continue
+        votes = [MemberVerdict(name=str(member), verdict=r.combined, consistent=r.consistent,
+                               calls=_paid_calls(r, member),
+                               abstained=settings_.self_preference_guard and _own_family(member, match))
+                 for member, r in own]
+        try:
+            verdict = combine_panel(votes, rule=settings_.rule, tie_margin=tie_margin)
+        except ConfigurationError as exc:
+            _release(match, exc, outcome, final_attempt)
+            continue
+        record_judgment(match=match, judge_config=config,
+                        result=PairResult(own[0][1].task, verdict, None, verdict, None))
+        outcome.done.append(match.pk)
+
+
+def _own_family(member: JudgeConfig, match: Match) -> bool:
+    # ``family`` on judge configurations and competitors comes with the quality work (issue 14);
+    # without it nobody has a family and the guard never fires.
+    families = [getattr(match.competitor_a, "family", ""), getattr(match.competitor_b, "family", "")]
+    return abstains(getattr(member, "family", "") or "", families)
+
+
+def _paid_calls(result: PairResult, config: JudgeConfig) -> int:
+    verdicts = [v for v in (result.forward, result.backward) if isinstance(v, Verdict) and not v.extra.get("cached")]
+    return sum(model_calls(v, config) for v in verdicts)
+
+
+# --- listwise groups -------------------------------------------------------------------------------
+
+def is_listwise_group(match: Match) -> bool:
+    """A match of a groupwise tournament with a listwise judge: judged with its group in one call."""
+    tournament = match.tournament
+    return (tournament.schedule == Tournament.Schedule.GROUPWISE
+            and tournament.judge_config.protocol == JudgeConfig.Protocol.LISTWISE)
+
+
+def with_group_siblings(match_ids: list[int]) -> list[int]:
+    """``match_ids`` plus the pending matches of the same listwise groups, so that one call judges a
+    whole group however the matches were split into tasks; the siblings' own tasks then find them
+    done (claims are conditional) and do nothing."""
+    groups = set(Match.objects.filter(
+        pk__in=match_ids, tournament__schedule=Tournament.Schedule.GROUPWISE,
+        tournament__judge_config__protocol=JudgeConfig.Protocol.LISTWISE,
+    ).values_list("tournament_id", "prompt_id", "round", "bracket"))
+    if not groups:
+        return match_ids
+    same_group = Q()
+    for tournament_id, prompt_id, round_number, bracket in groups:
+        same_group |= Q(tournament_id=tournament_id, prompt_id=prompt_id, round=round_number, bracket=bracket)
+    siblings = Match.objects.filter(same_group, status=Match.Status.PENDING).values_list("pk", flat=True)
+    return list(dict.fromkeys([*match_ids, *siblings]))
+
+
+def _judge_listwise_groups(matches: list[Match], config: JudgeConfig, outcome: JudgingOutcome,
+                           final_attempt: bool) -> None:
+    """Checks first (a fatal one decides its pair alone), then one listwise call per group for the
+    rest: every pair in a group gets the group's pairwise evidence; the group's cost is charged to
+    its first pair."""
+    open_matches: dict[tuple[int, int, int, int], list[tuple[Match, PairTask, CheckReport]]] = {}
+    for match in matches:
+        try:
+            task = pair_task(match, config)
+        except ConfigurationError as exc:
+            _release(match, exc, outcome, final_attempt)
+            continue
+        report = run_checks(task)
+        if report.decision is not None:
+            verdict = decided_verdict(report)
+            record_judgment(match=match, judge_config=config, result=PairResult(task, verdict, None, verdict, None))
+            outcome.done.append(match.pk)
+            continue
+        key = (match.tournament_id, match.prompt_id, match.round, match.bracket)
+        open_matches.setdefault(key, []).append((match, task, report))
+    if not open_matches:
+        return
+    buckets, groups = [], []
+    for bucket in open_matches.values():
+        try:
+            groups.append(_group_of(bucket, config))
+            buckets.append(bucket)
+        except ConfigurationError as exc:  # more answers than a listwise call takes, or uneven turns
+            for match, _, _ in bucket:
+                _release(match, exc, outcome, final_attempt)
+    if not groups:
+        return
+    judge = cached_judge(config).judge
+    try:
+        verdicts = judge.judge_groups([task for task, _ in groups])
+    except JudgeError as exc:
+        verdicts = [exc] * len(groups)
+    for bucket, (_, candidates), verdict in zip(buckets, groups, verdicts, strict=True):
+        if isinstance(verdict, JudgeError):
+            for match, _, _ in bucket:
+                _release(match, verdict, outcome, final_attempt)
+            continue
+        names = [name for _, name in candidates]
+        index = {output_id: i for i, (output_id, _) in enumerate(candidates)}
+        for position, (match, task, report) in enumerate(bucket):
+            pair = pair_verdict(verdict, index[match.output_a_id], index[match.output_b_id],
+                                judge.options.tie_margin, share=position == 0, names=names)
+            if report.results:
+                weight = sum(c.weight for c in task.rubric.criteria)
+                pair = with_check_criteria(pair, report, weight)
+            record_judgment(match=match, judge_config=config, result=PairResult(task, pair, None, pair, None))
+            outcome.done.append(match.pk)
+
+
+def _group_of(bucket: list, config: JudgeConfig) -> tuple[GroupTask, list[tuple[int, str]]]:
+    """The group's task (its distinct answers, in order of first appearance) and who wrote each."""
+    candidates: dict[int, tuple[tuple[str, ...], str]] = {}
+    for match, task, _ in bucket:
+        candidates.setdefault(match.output_a_id, (task.output_a_turns, match.competitor_a.name))
+        candidates.setdefault(match.output_b_id, (task.output_b_turns, match.competitor_b.name))
+    first = bucket[0][1]
+    group = GroupTask(first.prompt_turns, tuple(turns for turns, _ in candidates.values()), first.rubric,
+                      first.reference_turns, key=first.key)
+    return group, [(output_id, name) for output_id, (_, name) in candidates.items()]
+
+
 # --- tasks for the judge ---------------------------------------------------------------------------
 
 def pair_task(match: Match, config: JudgeConfig) -> PairTask:
     reference = match.prompt.reference
+    spec = config.rubric.as_spec()
+    checks = checks_for_prompt(rubric_checks(spec), metadata=match.prompt.metadata, category=match.prompt.category)
     return PairTask(
         prompt_turns=tuple(match.prompt.turns),
         output_a_turns=tuple(match.output_a.turns),
         output_b_turns=tuple(match.output_b.turns),
-        rubric=rubric_from_dict(config.rubric.as_spec()),
+        rubric=rubric_from_dict(spec),
         reference_turns=tuple(reference) if reference else None,
         key=str(match.pk),
+        checks=checks,
     )
 
 
@@ -202,6 +395,7 @@ def record_judgment(*, match: Match, judge_config: JudgeConfig, result: PairResu
                 cost_usd=sum(v.cost_usd for v in paid), judge_calls=sum(model_calls(v, judge_config) for v in paid),
                 latency_s=sum(v.latency_s for v in paid),
                 truncated=any(v.truncated for v in verdicts),
+                checks=combined.extra.get("checks") or {},
             )
             Match.objects.filter(pk=match.pk).update(status=Match.Status.DONE, last_error="", error_detail="")
     except IntegrityError:
@@ -213,7 +407,10 @@ def record_judgment(*, match: Match, judge_config: JudgeConfig, result: PairResu
 
 def model_calls(verdict: Verdict, config: JudgeConfig) -> int:
     """Model invocations behind one verdict: a pointwise verdict reports the scores it computed
-    (scores cached from earlier matches are free); a per-criterion verdict asks once per criterion."""
+    (scores cached from earlier matches are free); a per-criterion verdict asks once per criterion;
+    a verdict verifiable checks gave asked no model."""
+    if verdict.extra.get("decided_by") == "checks":
+        return 0
     if "scores_computed" in verdict.extra:
         return int(verdict.extra["scores_computed"])
     if config.protocol == JudgeConfig.Protocol.PER_CRITERION:

@@ -29,7 +29,7 @@ from .tournaments import TournamentError
 # What users call the schedules; "bracket" is the stored value of single elimination.
 SCHEDULE_NAMES = {"anchor": Tournament.Schedule.ANCHOR, "single_elimination": Tournament.Schedule.BRACKET,
                   "bracket": Tournament.Schedule.BRACKET, "round_robin": Tournament.Schedule.ROUND_ROBIN,
-                  "adaptive": Tournament.Schedule.ADAPTIVE}
+                  "adaptive": Tournament.Schedule.ADAPTIVE, "groupwise": Tournament.Schedule.GROUPWISE}
 # Each cap and its range (``limits.number_problem``): counts are whole numbers that fit a bigint,
 # dollars a positive finite amount; zero would stop a tournament before its first judgment.
 BUDGET_CAPS = {"calls": {"above": 0, "at_most": limits.BIGINT_MAX, "whole": True},

@@ -87,6 +87,8 @@ class Prompt(models.Model):
     turns = models.JSONField()
     category = models.CharField(max_length=100, blank=True, db_index=True, validators=[validate_name])
     reference = models.JSONField(null=True, blank=True, help_text="Reference answer turns, if any.")
+    metadata = models.JSONField(default=dict, blank=True,
+                                help_text="Per-prompt checks, json_schema and answer (see judges.checks).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = PromptQuerySet.as_manager()
@@ -153,6 +155,8 @@ class Rubric(models.Model):
     description = models.TextField(blank=True)
     instructions = models.TextField(blank=True)
     criteria = models.JSONField(default=list)
+    checks = models.JSONField(default=list, blank=True,
+                              help_text="Verifiable checks run in code before the judge (see judges.checks).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = VersionedQuerySet.as_manager()
@@ -171,12 +175,16 @@ class Rubric(models.Model):
             raise ValidationError({"criteria": str(exc)}) from None
 
     def as_spec(self) -> dict:
-        return {
+        spec = {
             "name": self.name,
             "version": self.version,
             "instructions": self.instructions,
             "criteria": self.criteria,
         }
+        if self.checks:
+            # Only when there are any, so the fingerprints of rubrics without checks stay as they were.
+            spec["checks"] = self.checks
+        return spec
 
 
 JUDGE_QUEUE = "judge"  # the queue of judge work when a configuration names no other
@@ -203,6 +211,8 @@ class JudgeConfig(models.Model):
         POINTWISE = "pointwise"
         LIKELIHOOD = "likelihood"
         PMI = "pmi"
+        LISTWISE = "listwise"
+        PANEL = "panel"
 
     SPEC_FIELDS = ("backend", "model", "protocol", "prompt_style", "params", "options", "rubric_id", "both_orders")
 
@@ -292,6 +302,7 @@ class Tournament(models.Model):
         BRACKET = "bracket", "single elimination per prompt"
         ROUND_ROBIN = "round_robin", "every pair on every prompt"
         ADAPTIVE = "adaptive", "most informative pairs first"
+        GROUPWISE = "groupwise", "groups of k per prompt, one listwise call each"
 
     class Status(models.TextChoices):
         DRAFT = "draft"
@@ -434,6 +445,8 @@ class Judgment(models.Model):
     judge_calls = models.PositiveSmallIntegerField(default=0, help_text="Verdicts paid for (cache hits excluded).")
     latency_s = models.FloatField(default=0.0)
     truncated = models.BooleanField(default=False)
+    checks = models.JSONField(default=dict, blank=True,
+                              help_text="Verifiable checks' results and what they decided (judges.checks).")
     created_at = models.DateTimeField(auto_now_add=True)
 
 

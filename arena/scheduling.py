@@ -30,6 +30,38 @@ def round_robin_pairs(competitors: Sequence[int]) -> list[Pair]:
     return list(combinations(sorted(set(competitors)), 2))
 
 
+def groupwise_groups(competitors: Sequence[int], prompt_index: int, group_size: int) -> list[list[int]]:
+    """One prompt's competitors in groups of at most ``group_size`` for a listwise judge, each group
+    judged in one call (every pair inside it gets evidence).
+
+    The field is split into ``ceil(n / group_size)`` groups of near-equal size (at least two each),
+    and each prompt rotates the field ``step`` places further than the one before, with
+    ``1 <= step < smallest group``: every group of the next prompt then holds the end of one group
+    of this prompt and the start of the following one, so the groups overlap across prompts and the
+    comparison graph is connected from the second prompt on.
+    """
+    field = sorted(set(competitors))
+    n = len(field)
+    if n < 2:
+        return []
+    if group_size < 2:
+        raise ValueError("a group needs at least two competitors")
+    count = -(-n // group_size)
+    base, extra = divmod(n, count)
+    step = max(1, base // 2)
+    shift = (prompt_index * step) % n
+    order = field[shift:] + field[:shift]
+    groups, start = [], 0
+    for index in range(count):
+        size = base + (1 if index < extra else 0)
+        groups.append(order[start:start + size])
+        start += size
+    if len(groups[-1]) == 1:
+        # Pairs (group_size 2) of an odd field: the one left over meets the first again.
+        groups[-1].append(order[0])
+    return groups
+
+
 def bracket_first_round(competitors: Sequence[int], rng: np.random.Generator) -> tuple[list[Pair], list[int]]:
     """Seed a single-elimination bracket at random; with an odd field the last seed gets a bye.
 

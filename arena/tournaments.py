@@ -17,6 +17,8 @@ from django.db.models import Max
 from django.utils import timezone
 from scipy.stats import norm
 
+from judges.protocols.listwise import DEFAULT_GROUP_SIZE
+
 from . import leaderboards, ratings, scheduling
 from .models import Competitor, Match, Output, Prompt, Tournament
 from .ratings.quality import Placement, target_met
@@ -39,6 +41,9 @@ def schedule_round(*, tournament: Tournament) -> int:
                                                 bracket=bracket)]
         elif tournament.schedule == Tournament.Schedule.ADAPTIVE:
             created = _create_matches(tournament, _adaptive_pairs(tournament, 1), round_number=1)
+        elif tournament.schedule == Tournament.Schedule.GROUPWISE:
+            created = [m for group, pairs in groupwise_pairs(tournament).items()
+                       for m in _create_matches(tournament, pairs, round_number=1, bracket=group)]
         else:
             created = _create_matches(tournament, all_prompt_pairs(tournament), round_number=1)
         if not created and not tournament.matches.exists():
@@ -138,6 +143,20 @@ def all_prompt_pairs(tournament: Tournament) -> dict[int, list[scheduling.Pair]]
         else:
             pairs[prompt_id] = scheduling.round_robin_pairs(present)
     return pairs
+
+
+def group_size(tournament: Tournament) -> int:
+    """Answers per listwise call in a groupwise tournament: the judge's ``group_size`` option."""
+    return int(tournament.judge_config.options.get("group_size", DEFAULT_GROUP_SIZE))
+
+
+def groupwise_pairs(tournament: Tournament) -> dict[int, dict[int, list[scheduling.Pair]]]:
+    """group number (the match's ``bracket``) -> prompt id -> every pair inside that group."""
+    by_group: dict[int, dict[int, list[scheduling.Pair]]] = defaultdict(dict)
+    for index, (prompt_id, outputs) in enumerate(sorted(outputs_by_prompt(tournament).items())):
+        for number, group in enumerate(scheduling.groupwise_groups(list(outputs), index, group_size(tournament)), 1):
+            by_group[number][prompt_id] = scheduling.round_robin_pairs(group)
+    return by_group
 
 
 def _create_matches(tournament: Tournament, pairs_by_prompt: dict[int, list], *, round_number: int,
@@ -327,6 +346,8 @@ def add_competitors(*, tournament: Tournament, competitors: Sequence[Competitor]
     if tournament.schedule == Tournament.Schedule.BRACKET:
         raise TournamentError("a single-elimination bracket cannot take new models once drawn; "
                               "create a new tournament")
+    if tournament.schedule == Tournament.Schedule.GROUPWISE:
+        raise TournamentError("a groupwise tournament's groups are drawn once; create a new tournament")
     with transaction.atomic():
         tournament.competitors.add(*competitors)
         if tournament.schedule == Tournament.Schedule.ADAPTIVE:

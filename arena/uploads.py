@@ -25,6 +25,9 @@ from pydantic import (
     model_validator,
 )
 
+from judges.base import ConfigurationError
+from judges.checks import validate_prompt_metadata
+
 from .limits import INT_MAX, MAX_JSON_DEPTH, column_chars, json_problems, name_problem
 from .models import Competitor, Dataset, ImportedBattle, Prompt
 from .ratings.verdicts import WINNER_SCORES
@@ -230,6 +233,16 @@ class PromptRow(_Row):
     category: Category = ""
     reference: Annotated[list[str] | None, BeforeValidator(_turns)] = None
     dataset: DatasetName = "default"
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("metadata")
+    @classmethod
+    def _valid_checks(cls, metadata: dict[str, Any]) -> dict[str, Any]:
+        try:
+            validate_prompt_metadata(metadata)
+        except ConfigurationError as exc:
+            raise ValueError(str(exc)) from None
+        return metadata
 
     @model_validator(mode="after")
     def _one_of_prompt_or_turns(self) -> PromptRow:

@@ -4,7 +4,11 @@ Run: PYTHONPATH=. .venv/bin/python benchmarks/schedules.py [--sizes 8 16 64] [--
 
 A simulated judge over known strengths (no database, no model): model i has a true strength in
 logits, each (model, prompt) a small interaction, the model shown first gets a position bonus, and
-a share of verdicts are ties. Every match is judged in both orders (2 calls), as the arena does.
+a share of verdicts are ties. Every match is judged in both orders (2 calls), as the arena does;
+the groupwise schedules instead judge overlapping groups of k answers per prompt with a simulated
+listwise judge (``World.listwise``: one Plackett-Luce ranking per call from the same utilities and
+position bonus, with Gumbel noise, so each pair's order in one call is exactly as noisy as one
+pairwise call; two cyclic shifts averaged), one call per permutation for the whole group. No ties.
 Pairs come from the arena's own pairing rules (``arena.scheduling``) and ratings from its own
 Bradley-Terry fit (``arena.ratings``). For each schedule and size it prints the judge calls needed
 after which Kendall tau with the true ranking stays >= 0.9 (at that check and the next three, one
@@ -21,16 +25,24 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
-import numpy as np
-from scipy.stats import kendalltau, norm
+# Run as a script, this file's folder comes first on sys.path and benchmarks/judges.py would
+# shadow the judges package.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
 
-from arena import scheduling
-from arena.ratings import Cells, RatingError, compute_leaderboard
-from arena.ratings.quality import Placement, target_met
+import numpy as np  # noqa: E402
+from scipy.stats import kendalltau, norm  # noqa: E402
+
+from arena import scheduling  # noqa: E402
+from arena.ratings import Cells, RatingError, compute_leaderboard  # noqa: E402
+from arena.ratings.quality import Placement, target_met  # noqa: E402
+from judges import listwise as listwise_core  # noqa: E402
 
 TARGET_TAU = 0.9
 POSITION_BIAS = 0.3  # logits in favour of the output shown first
@@ -39,6 +51,7 @@ PROMPT_NOISE = 0.5  # sd of a model's per-prompt deviation from its strength, in
 SPREAD = 3.0  # true strengths are evenly spaced over [-SPREAD, SPREAD] logits
 BUDGET_CALLS_PER_MODEL = 25
 CAP_CALLS_PER_MODEL = 200
+LISTWISE_PERMUTATIONS = 2
 SUSTAIN = 3  # the target counts as reached when tau also holds at the next 3 checks (tau is noisy)
 PRIOR = "__prior__"  # one tie of every model against a virtual average model keeps every rating finite
 STOP_RULES = {"top-3": ("top_k", 3), "neighbours": ("neighbours", None), "sep>=0.8": ("separability", 0.8)}
@@ -66,6 +79,26 @@ class World:
         """Both orders, combined in a's favour as the arena stores it."""
         return (self.call(a, b, prompt) + 1.0 - self.call(b, a, prompt)) / 2.0
 
+    def listwise(self, group: list[int], prompt: int, permutations: int) -> dict[tuple[int, int], float]:
+        """A simulated listwise judge, as noisy per comparison as ``call``: each call ranks the shown
+        answers by utility = strength + prompt effect + POSITION_BIAS for the first shown + Gumbel
+        noise (a Plackett-Luce sample; the difference of two Gumbels is logistic, so any one pair's
+        order in a call has exactly the pairwise judge's win probability). A pair's evidence is the
+        share of the cyclic shifts that ranked i above j."""
+        k = len(group)
+        wins: dict[tuple[int, int], float] = {}
+        orders = listwise_core.permutations(k, min(permutations, k))
+        for order in orders:
+            shown = np.array([group[c] for c in order])
+            utility = self.strength[shown] + self.prompt_effect[shown, prompt] + self.rng.gumbel(0.0, 1.0, k)
+            utility[0] += POSITION_BIAS
+            rank = {int(model): r for r, model in enumerate(shown[np.argsort(-utility)])}
+            for i in range(k):
+                for j in range(i + 1, k):
+                    a, b = group[i], group[j]
+                    wins[(a, b)] = wins.get((a, b), 0.0) + (rank[a] < rank[b]) / len(orders)
+        return wins
+
 
 def make_world(models: int, prompts: int, seed: int) -> World:
     rng = np.random.default_rng(seed)
@@ -82,8 +115,12 @@ class Record:
         self.b: list[int] = []
         self.score: list[float] = []
         self.counts: dict[tuple[int, int], int] = {}
+        self.paid = 0
 
-    def add(self, a: int, b: int, score: float) -> None:
+    def add(self, a: int, b: int, score: float, *, calls: int = 2) -> None:
+        """One battle; ``calls``: judge calls it cost (2: both orders; a listwise group's calls are
+        charged to its first pair)."""
+        self.paid += calls
         self.a.append(a)
         self.b.append(b)
         self.score.append(score)
@@ -92,7 +129,7 @@ class Record:
 
     @property
     def calls(self) -> int:
-        return 2 * len(self.score)
+        return self.paid
 
     def cells(self) -> Cells:
         names = [str(i) for i in range(self.models)] + [PRIOR]
@@ -186,12 +223,30 @@ def adaptive(world: World, record: Record, prompts: int, rng: np.random.Generato
         yield batch
 
 
+@dataclass(frozen=True)
+class Group:
+    """A listwise call's group on one prompt: every pair inside gets evidence."""
+
+    members: list[int]
+    prompt: int
+
+
+def groupwise(size: int) -> Schedule:
+    def schedule(world: World, record: Record, prompts: int, rng: np.random.Generator):
+        while True:
+            for prompt in range(prompts):
+                yield [Group(g, prompt) for g in scheduling.groupwise_groups(range(world.models), prompt, size)]
+    return schedule
+
+
 SCHEDULES: dict[str, Schedule] = {
     "single_elimination": single_elimination,
     "single_elimination (rating seeds)": single_elimination_rated,
     "round_robin": round_robin,
     "anchor (median)": anchor,
     "adaptive": adaptive,
+    f"groupwise k=4 (listwise, {LISTWISE_PERMUTATIONS} perm.)": groupwise(4),
+    f"groupwise k=8 (listwise, {LISTWISE_PERMUTATIONS} perm.)": groupwise(8),
 }
 
 
@@ -207,9 +262,9 @@ def run(schedule: Schedule, models: int, prompts: int, seed: int) -> tuple[float
     width, next_check, streak_start, streak = float("nan"), step, 0, 0
     stops: dict[str, tuple[float, float]] = {}
     for batch in schedule(world, record, prompts, rng):
-        for a, b, prompt in batch:
-            record.add(a, b, world.match(a, b, prompt))
-            if record.calls == budget:
+        for item in batch:
+            _play(world, record, item)
+            if np.isnan(width) and record.calls >= budget:
                 width = record.ratings(ci="sandwich")[1]
             if record.calls >= next_check and (streak <= SUSTAIN or len(stops) < len(STOP_RULES)):
                 next_check += step
@@ -240,6 +295,16 @@ def _check_stops(record: Record, stops: dict[str, tuple[float, float]], tau: flo
     for name, (rule, value) in STOP_RULES.items():
         if name not in stops and target_met(board, rule, value):
             stops[name] = (record.calls, tau)
+
+
+def _play(world: World, record: Record, item) -> None:
+    if isinstance(item, Group):
+        calls = min(LISTWISE_PERMUTATIONS, len(item.members))
+        for n, ((a, b), score) in enumerate(world.listwise(item.members, item.prompt, LISTWISE_PERMUTATIONS).items()):
+            record.add(a, b, score, calls=calls if n == 0 else 0)
+    else:
+        a, b, prompt = item
+        record.add(a, b, world.match(a, b, prompt))
 
 
 def main() -> None:

@@ -9,7 +9,10 @@ No Django imports anywhere in this package.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from judges.checks import Check
 
 Winner = Literal["a", "b", "tie"]
 Order = Literal["ab", "ba"]
@@ -78,6 +81,8 @@ class PairTask:
     reference_turns: tuple[str, ...] | None = None
     order: Order = "ab"
     key: str = ""
+    # Verifiable checks (judges.checks) run on this pair before any judge call; never shown to a model.
+    checks: tuple[Check, ...] = ()
 
     def swapped(self) -> PairTask:
         return PairTask(
@@ -88,6 +93,7 @@ class PairTask:
             reference_turns=self.reference_turns,
             order="ba" if self.order == "ab" else "ab",
             key=self.key,
+            checks=self.checks,
         )
 
 

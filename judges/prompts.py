@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from judges.base import ConfigurationError, Criterion, PairTask, Prompt, Rubric
+from judges.checks import Check, checks_from_list
 
 PAIRWISE_VERSION = 2  # 2: the generate mode asks for the verdict first, the reasons after
 CRITERIA_VERSION = 1
@@ -73,13 +74,23 @@ def rubric_from_dict(data: Mapping[str, Any] | None) -> Rubric:
             criteria=criteria,
             instructions=str(data.get("instructions", "")),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise ConfigurationError(f"invalid rubric: {exc!r}") from exc
     if not criteria or any(c.weight < 0 for c in criteria) or sum(c.weight for c in criteria) <= 0:
         raise ConfigurationError("a rubric needs at least one criterion and a positive total weight")
     if any(not c.name.strip() for c in criteria):
         raise ConfigurationError("each rubric criterion needs a name")
+    # Checks are validated with the rubric but kept off ``Rubric``: the judge never sees them, and
+    # leaving them out keeps every cached verdict's key (which hashes the rubric) unchanged.
+    rubric_checks(data)
     return rubric
+
+
+def rubric_checks(data: Mapping[str, Any] | None) -> tuple[Check, ...]:
+    """The verifiable checks (``judges.checks``) a stored rubric carries, validated."""
+    if not data:
+        return ()
+    return checks_from_list(data.get("checks"), where="rubric checks")
 
 
 def rubric_to_dict(rubric: Rubric) -> dict[str, Any]:

@@ -29,9 +29,12 @@ from typing import Any
 
 from judges.base import Backend, ConfigurationError, Rubric
 from judges.cache import ScoreCache
+from judges.listwise import LISTWISE_VERSION
+from judges.panel import panel_settings
 from judges.policy import SecretPolicy
 from judges.prompts import PROMPT_VERSIONS, rubric_from_dict
-from judges.protocols import PROTOCOLS, JudgeOptions, PointwiseJudge, ProtocolJudge
+from judges.protocols import PROTOCOLS, JudgeOptions, ListwiseProtocolJudge, PointwiseJudge, ProtocolJudge
+from judges.protocols.listwise import LISTWISE_SPEC_KEYS, listwise_settings
 
 BACKENDS: dict[str, str] = {
     "transformers": "judges.backends.transformers.TransformersBackend",
@@ -39,11 +42,13 @@ BACKENDS: dict[str, str] = {
     "fake": "judges.backends.fake.FakeBackend",
 }
 
+PANEL_SPEC_KEYS = ("members", "member_ids", "rule", "self_preference_guard")
 SPEC_KEYS = {
     "backend", "model", "protocol", "prompt_style", "params", "max_output_tokens",
     "max_new_tokens", "tie_margin", "via", "rubric", "length_rule_chars",
+    *LISTWISE_SPEC_KEYS, *PANEL_SPEC_KEYS,
 }  # fmt: skip
-DEFAULT_VIA = {"per_criterion": "generate", "pointwise": "logprob"}
+DEFAULT_VIA = {"per_criterion": "generate", "pointwise": "logprob", "listwise": "logprob"}
 # The numeric options' ranges, as keyword bounds (``at_least``, ``at_most``, ``below``, ``whole``):
 # checked here for the worker, and by the arena (``arena.limits.number_problem``) when a
 # configuration is saved. Token counts fit a 32-bit integer, as every backend's limit does.
@@ -113,6 +118,10 @@ def load_backend(spec: Mapping[str, Any], *, policy: SecretPolicy | None = None)
 
 def options_from_spec(spec: Mapping[str, Any]) -> JudgeOptions:
     """Validate the whole spec (backend name included, without importing it) and read the options."""
+    if spec.get("protocol") == "panel":
+        return _panel_options(spec)
+    if any(key in spec for key in PANEL_SPEC_KEYS):
+        raise ConfigurationError(f"{', '.join(PANEL_SPEC_KEYS)} are options of a panel only")
     if spec.get("backend") not in BACKENDS:
         raise ConfigurationError(f"unknown judge backend {spec.get('backend')!r}; known: {sorted(BACKENDS)}")
     protocol = spec.get("protocol")
@@ -147,6 +156,29 @@ def options_from_spec(spec: Mapping[str, Any]) -> JudgeOptions:
         raise ConfigurationError("length_rule_chars must be a non-negative number of characters")
     if not 0.0 <= options.tie_margin < 0.5:
         raise ConfigurationError(f"tie_margin must be in [0, 0.5), got {options.tie_margin}")
+    if protocol == "listwise":
+        listwise_settings(spec)
+    elif any(key in spec for key in LISTWISE_SPEC_KEYS):
+        raise ConfigurationError(f"{', '.join(LISTWISE_SPEC_KEYS)} are options of the listwise protocol only")
+    return options
+
+
+def _panel_options(spec: Mapping[str, Any]) -> JudgeOptions:
+    """A panel (``judges.panel``) has no backend of its own and no prompt: only members, a rule and
+    a tie margin."""
+    if spec.get("backend") != "panel":
+        raise ConfigurationError("a panel's backend is 'panel'")
+    unknown = set(spec) - {"backend", "model", "protocol", "prompt_style", "params", "rubric", "tie_margin",
+                           *PANEL_SPEC_KEYS}
+    if unknown:
+        raise ConfigurationError(f"unknown panel spec keys: {sorted(unknown)}")
+    panel_settings(spec)
+    try:
+        options = JudgeOptions(tie_margin=float(spec.get("tie_margin", 0.0)))
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"invalid judge spec value: {exc}") from exc
+    if not 0.0 <= options.tie_margin < 0.5:
+        raise ConfigurationError(f"tie_margin must be in [0, 0.5), got {options.tie_margin}")
     return options
 
 
@@ -162,6 +194,8 @@ def build_judge(
     if backend is None:
         backend = load_backend(spec, policy=policy)
     cls = PROTOCOLS[spec["protocol"]]
+    if cls is ListwiseProtocolJudge:
+        return ListwiseProtocolJudge(backend, options=options, rubric=rubric, settings=listwise_settings(spec))
     if cls is PointwiseJudge:
         return PointwiseJudge(
             backend, options=options, rubric=rubric, score_cache=score_cache, fingerprint=spec_fingerprint(spec)
@@ -184,5 +218,8 @@ def spec_fingerprint(spec: Mapping[str, Any]) -> str:
         "rubric": spec.get("rubric"),
         "prompt_versions": PROMPT_VERSIONS,
     }
+    if spec.get("protocol") == "listwise":
+        # Only for listwise judges, so every other judge's fingerprint (and cache) stays as it was.
+        payload["listwise"] = {**listwise_settings(spec).__dict__, "version": LISTWISE_VERSION}
     encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()

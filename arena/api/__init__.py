@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import NinjaAPI
 
 from ..uploads import UploadError
-from . import agreement, bias, leaderboard, quality, tournaments, uploads
+from . import agreement, bias, leaderboard, quality, rubrics, tournaments, uploads
 
 api = NinjaAPI(
     title="The Arena API",
@@ -28,3 +28,4 @@ api.add_router("", tournaments.router)
 api.add_router("", agreement.router)
 api.add_router("", quality.router)
 api.add_router("", bias.router)
+api.add_router("", rubrics.router)

@@ -20,11 +20,24 @@ class JudgeAgreement(Schema):
     kendall: float | None
 
 
+class MemberPair(Schema):
+    first: str
+    second: str
+    agreement: float
+    matches: int
+
+
+class PanelAgreement(Schema):
+    panel: str
+    pairs: list[MemberPair]
+
+
 class AgreementReport(Schema):
     human_items: int
     human_votes: int
     human_human_agreement: float | None
     judges: list[JudgeAgreement]
+    panels: list[PanelAgreement] = []
 
 
 @router.get("/agreement", response=AgreementReport, summary="How well each judge agrees with the human votes")

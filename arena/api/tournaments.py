@@ -50,7 +50,8 @@ class StopIn(Schema):
 
 class TournamentIn(Schema):
     name: str
-    schedule: str = Field(description="anchor, single_elimination, round_robin or adaptive")
+    schedule: str = Field(description="anchor, single_elimination, round_robin, adaptive or groupwise "
+                                      "(groups of the listwise judge's group_size per prompt)")
     models: list[str]
     prompts: PromptsIn = PromptsIn()
     judge: str | int = Field(description="judge configuration name (its latest version) or id")

@@ -19,7 +19,8 @@ from .access import scope_required
 SCHEDULES = [("round_robin", "Round robin: every pair on every prompt"),
              ("anchor", "Anchor: everyone against one model"),
              ("single_elimination", "Single elimination: brackets per prompt"),
-             ("adaptive", "Adaptive: most informative pairs first")]
+             ("adaptive", "Adaptive: most informative pairs first"),
+             ("groupwise", "Groupwise: groups of k per prompt, one call per group (listwise judges)")]
 
 
 def tournament_list(request):
@@ -183,6 +184,7 @@ def match_detail(request, match_id: int):
         "match": match, "judgment": judgment, "prompt": match.prompt,
         "turns": _turns(match.prompt, match.output_a.turns, match.output_b.turns),
         "verdicts": _verdicts(match, judgment) if judgment else [],
+        "checks": _checks(judgment),
         "votes": [{"winner": _vote_winner(v, match), "created_at": v.created_at} for v in votes],
     })
 
@@ -191,7 +193,14 @@ def _verdicts(match: Match, judgment) -> list[dict]:
     """Each order's verdict with its slots named: the backward verdict is stored in its own
     presentation order, so its "a" is the match's B."""
     a, b = match.competitor_a.name, match.competitor_b.name
-    shown = [("Output A shown first", judgment.forward, a, b), ("Output B shown first", judgment.backward, b, a)]
+    first_title = "Output A shown first"
+    if (judgment.forward or {}).get("extra", {}).get("decided_by") == "checks":
+        first_title = "Verifiable checks (no judge call)"
+    elif (judgment.forward or {}).get("extra", {}).get("listwise"):
+        first_title = "Listwise judgment of the group"
+    elif (judgment.forward or {}).get("extra", {}).get("panel"):
+        first_title = "The panel (each member in both orders)"
+    shown = [(first_title, judgment.forward, a, b), ("Output B shown first", judgment.backward, b, a)]
     views = []
     for title, verdict, first, second in shown:
         if not verdict:
@@ -199,8 +208,50 @@ def _verdicts(match: Match, judgment) -> list[dict]:
         names = {"a": first, "b": second, "tie": "tie"}
         criteria = [{**c, "winner": names.get(c["winner"], c["winner"])} for c in verdict.get("criteria", [])]
         views.append({"title": title, "first": first, "v": verdict, "criteria": criteria,
-                      "winner": names.get(verdict.get("winner"), verdict.get("winner"))})
+                      "winner": names.get(verdict.get("winner"), verdict.get("winner")),
+                      "listwise": _listwise(verdict), "panel": _panel(verdict, names)})
     return views
+
+
+def _panel(verdict: dict, names: dict) -> dict | None:
+    """A panel verdict's rule and each member's verdict, winners by model name."""
+    data = (verdict.get("extra") or {}).get("panel")
+    if not data:
+        return None
+    members = [{**m, "winner": names.get(m.get("winner"), m.get("winner") or "")} for m in data.get("members", [])]
+    return {"rule": data.get("rule"), "members": members}
+
+
+def _listwise(verdict: dict) -> dict | None:
+    """A listwise verdict's group, its permutations and each label's probability, by model name."""
+    data = (verdict.get("extra") or {}).get("listwise")
+    if not data:
+        return None
+    group = data.get("group") or [f"answer {i + 1}" for i in range(len(data.get("scores", [])))]
+    labels = "ABCDEFGH"
+    rows = []
+    for shown in data.get("permutations", []):
+        probs = shown.get("label_probs") or {}
+        ranking = [group[c] for c in shown.get("ranking", []) if c < len(group)]
+        rows.append({"cells": [{"label": labels[p], "model": group[c] if c < len(group) else "?",
+                                "prob": probs.get(labels[p])} for p, c in enumerate(shown.get("order", []))],
+                     "ranking": " > ".join(ranking)})
+    scores = [{"model": name, "score": score} for name, score in zip(group, data.get("scores", []), strict=False)]
+    return {"via": data.get("via"), "calls": data.get("calls"), "charged": data.get("charged"), "rows": rows,
+            "scores": sorted(scores, key=lambda s: -s["score"])}
+
+
+_CHECK_OUTCOMES = {True: "pass", False: "fail", None: "does not apply"}
+
+
+def _checks(judgment) -> dict | None:
+    """The verifiable checks' results on the pair (stored order), worded for the page."""
+    report = getattr(judgment, "checks", None) or {}
+    if not report.get("results"):
+        return None
+    rows = [{**r, "a": _CHECK_OUTCOMES.get(r.get("a")), "b": _CHECK_OUTCOMES.get(r.get("b"))}
+            for r in report["results"]]
+    return {"rows": rows, "decided": report.get("decision") is not None, "reason": report.get("reason", "")}
 
 
 def _turns(prompt: Prompt, a: list[str], b: list[str]) -> list[dict]:

@@ -17,6 +17,10 @@ Params::
                 backend loads its model) and one per call, each with the process id, its parent's and
                 the model name, so tests can see which worker process loaded and ran which judge
 
+A listwise prompt (``<response_A>``, ``<response_B>``, ... of ``judges.listwise``) gets first-label
+probabilities by the same preferences ("first": label A always 0.8) and, from ``complete``, a
+ranking line ("Ranking: C > A > B").
+
 ``calls`` records every backend call as (method, number of prompts), so tests can count work.
 """
 
@@ -150,8 +154,36 @@ class FakeBackend:
         size = len(response) if self.preference != "shorter" else 200 - min(len(response), 200)
         return 1.0 - math.exp(-self.confidence * (size + 1) / 50)
 
+    def listwise_probs(self, text: str) -> list[float] | None:
+        """First-place probabilities of a listwise prompt's candidates (``<response_A>``, ...), in
+        display order, under the configured preference; None when the prompt is not listwise."""
+        shown = []
+        for label in "ABCDEFGH":
+            response = _last_tag(text, f"response_{label}")
+            if response is None:
+                break
+            shown.append(response)
+        if not shown:
+            return None
+        if self.preference == "first":
+            rest = 0.2 / max(len(shown) - 1, 1)
+            return [0.8] + [rest] * (len(shown) - 1)
+        if self.preference == "hash":
+            weights = [0.05 + hashlib.sha256(f"{self.seed}\0{r}".encode()).digest()[0] / 255 for r in shown]
+        else:
+            longest = max(max(len(r) for r in shown), 1)
+            sign = -1.0 if self.preference == "shorter" else 1.0
+            weights = [math.exp(sign * 4.0 * self.confidence * len(r) / longest) for r in shown]
+        total = sum(weights)
+        return [w / total for w in weights]
+
     def _label_scores(self, prompt: Prompt, labels: list[str]) -> LabelScores:
         text = prompt_text(prompt)
+        listwise = self.listwise_probs(text)
+        if listwise is not None:
+            probs = dict(zip("ABCDEFGH", listwise, strict=False))
+            logprobs = {label: math.log(probs[label]) if probs.get(label) else -math.inf for label in labels}
+            return LabelScores(logprobs=logprobs, prompt_tokens=self.count_tokens(text))
         p = self.prob_good(text) if _last_tag(text, "response") is not None else self.prob_first(text)
         probs = dict(zip(labels, (p, 1.0 - p), strict=False))
         logprobs = {label: math.log(probs.get(label, 0.0)) if probs.get(label) else -math.inf for label in labels}
@@ -162,6 +194,9 @@ class FakeBackend:
         if self.replies:
             reply = self.replies[self._reply_index % len(self.replies)]
             self._reply_index += 1
+        elif (listwise := self.listwise_probs(text)) is not None:
+            ranked = sorted(range(len(listwise)), key=lambda i: -listwise[i])
+            reply = "Ranked by length.\nRanking: " + " > ".join("ABCDEFGH"[i] for i in ranked)
         elif _last_tag(text, "response") is not None:
             reply = f"Judged by length.\nScore: {1 + round(9 * self.prob_good(text))}"
         else:

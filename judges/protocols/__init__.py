@@ -4,6 +4,8 @@
 - ``generate``: a short rationale and a graded verdict (A>>B .. B>>A), parsed from text.
 - ``per_criterion``: a verdict per rubric criterion, combined by the rubric's weights.
 - ``pointwise``: each output scored alone (cached), the pair decided by the score difference.
+- ``listwise``: k answers in one call, read from the first label's probabilities or a generated
+  ranking, over several permutations (``judges.listwise``); a pair is a group of two.
 - ``likelihood`` / ``pmi``: each output's mean per-token log-likelihood given the prompt (or its
   pointwise mutual information with the prompt); for base models that cannot follow instructions.
 """
@@ -11,6 +13,7 @@
 from judges.protocols.common import JudgeOptions, ProtocolJudge
 from judges.protocols.generate import GenerateJudge
 from judges.protocols.likelihood import LikelihoodJudge, PmiJudge
+from judges.protocols.listwise import ListwiseProtocolJudge
 from judges.protocols.logprob import LogprobJudge
 from judges.protocols.per_criterion import PerCriterionJudge
 from judges.protocols.pointwise import PointwiseJudge
@@ -22,6 +25,7 @@ PROTOCOLS: dict[str, type[ProtocolJudge]] = {
     "pointwise": PointwiseJudge,
     "likelihood": LikelihoodJudge,
     "pmi": PmiJudge,
+    "listwise": ListwiseProtocolJudge,
 }
 
 __all__ = [
@@ -29,6 +33,7 @@ __all__ = [
     "GenerateJudge",
     "JudgeOptions",
     "LikelihoodJudge",
+    "ListwiseProtocolJudge",
     "LogprobJudge",
     "PerCriterionJudge",
     "PmiJudge",
