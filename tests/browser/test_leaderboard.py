@@ -186,12 +186,12 @@ def test_compare_with_shows_the_quality_section_in_place_and_sorting_keeps_one_c
     assert page.locator("#quality dl").count() == 0  # neighbours only, until a reference is chosen
     with page.expect_response(lambda r: "/leaderboard/" in r.url and r.request.headers.get("hx-request")):
         page.get_by_label("Compare with").select_option("human")
-    page.wait_for_function("location.search.includes('compare=human')")
+    page.wait_for_url(lambda url: "compare=human" in url)
     section = page.locator("#quality")
     assert section.count() == 1 and "Against the human board" in section.inner_text()
     assert "Agreement with confidence" in section.inner_text()
     page.get_by_role("link", name="Model", exact=True).first.click()
-    page.wait_for_function("location.search.includes('sort=model')")
+    page.wait_for_url(lambda url: "sort=model" in url)
     assert page.locator("#quality").count() == 1 and page.locator("#board").count() == 1
     page.set_viewport_size(PHONE)
     assert no_horizontal_scroll(page)

@@ -97,5 +97,5 @@ def test_a_stale_control_shows_why_it_was_refused_and_the_buttons_the_state_allo
     assert page.get_by_role("button", name="Pause").count() == 0
     screenshots(page, "tournament-refused")
     page.get_by_role("button", name="Resume").click()
-    page.wait_for_function("document.querySelector('#live').innerText.includes('running')")
+    expect(page.locator("#live")).to_contain_text("running")
     assert Tournament.objects.get(pk=tournament.pk).status == "running"
