@@ -15,8 +15,6 @@ from arena.models import Judgment, Tournament
 from tests import factories
 from tests.integration.test_worker import Worker, judged_once_each, wait_for
 
-OWN_REDIS_PORT = 6393
-
 
 def tournament_of(matches_per_prompt_models: dict, prompts: int, delay_s: float, name: str = "race") -> Tournament:
     competitors = factories.prompts_with_outputs(matches_per_prompt_models, prompts=prompts, dataset=name)
@@ -102,6 +100,12 @@ def test_cancel_while_a_worker_is_busy_stops_the_tournament_for_good(worker, set
 REDIS_SERVER = shutil.which("redis-server")
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class OwnRedis:
     """A throwaway redis-server without persistence: a restart loses every queued message."""
 
@@ -129,9 +133,10 @@ class OwnRedis:
 def test_a_redis_restart_mid_tournament_loses_nothing_and_judges_nothing_twice(transactional_db, settings):
     settings.ARENA_MATCH_LEASE_SECONDS = 2
     settings.ARENA_ENQUEUE_GRACE_SECONDS = 1
-    redis = OwnRedis(OWN_REDIS_PORT)
+    # A free port, not a fixed one: two checkouts' suites running at once must not share this server.
+    redis = OwnRedis(free_port())
     redis.start()
-    worker = Worker({"REDIS_URL": f"redis://127.0.0.1:{OWN_REDIS_PORT}/0", "ARENA_JUDGE_BATCH": "1"})
+    worker = Worker({"REDIS_URL": f"redis://127.0.0.1:{redis.port}/0", "ARENA_JUDGE_BATCH": "1"})
     try:
         tournament = tournament_of({"a": 3, "b": 20, "c": 40}, prompts=4, delay_s=0.3, name="restart")
         # Published by the worker's own sweeper (beat): this process's broker is not the throwaway one.

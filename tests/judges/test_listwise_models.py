@@ -11,7 +11,7 @@ from judges.backends.transformers import TransformersBackend
 from judges.listwise import GroupTask, ListwiseJudge, ListwiseOptions
 from judges.prompts import DEFAULT_RUBRIC
 from judges.registry import build_judge
-from tests.judges.test_openai_llama_server import server_url  # noqa: F401 - the module's real server fixture
+from tests.judges.test_openai_llama_server import llama_server, server_url  # noqa: F401 - the real server fixtures
 
 pytestmark = pytest.mark.slow
 
