@@ -58,12 +58,15 @@ def shown_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"{host}:{parts.port}" if parts.port else host, parts.path, "", ""))
 
 
-def endpoint_rows() -> list[dict]:
-    """One row per (worker process, endpoint) published in the last ``STALE_AFTER_S`` seconds."""
+def endpoint_rows(*, private: bool) -> list[dict]:
+    """One row per (worker process, endpoint) published in the last ``STALE_AFTER_S`` seconds.
+    Without ``private`` the endpoint's address and the worker's host are left out (``""``): where
+    judges send requests is for staff and ``admin`` tokens only, as in ``GET /api/v1/judges``."""
     index = _cache_call(cache.get, INDEX_KEY) or []
     entries = (_cache_call(cache.get_many, index) or {}) if index else {}
     rows = []
     for entry in entries.values():
         age = max(0.0, time.time() - entry["published_at"])
         rows += [{**endpoint, "worker": entry["worker"], "age_s": age} for endpoint in entry["endpoints"]]
-    return sorted(rows, key=lambda r: (r["base_url"], r["model"], r["worker"]))
+    rows.sort(key=lambda r: (r["base_url"], r["model"], r["worker"]))
+    return rows if private else [{**row, "base_url": "", "worker": ""} for row in rows]

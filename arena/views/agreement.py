@@ -6,6 +6,7 @@ from django.shortcuts import render
 
 from .. import agreement, bias, judge_endpoints
 from ..models import JudgeEvaluation
+from ..scopes import ADMIN, user_may
 
 
 def judges(request: HttpRequest) -> HttpResponse:
@@ -13,6 +14,6 @@ def judges(request: HttpRequest) -> HttpResponse:
         "report": agreement.agreement_report(),
         "bias": bias.bias_report(),
         "evaluations": JudgeEvaluation.objects.select_related("judge_config")[:100],
-        "endpoints": judge_endpoints.endpoint_rows(),
+        "endpoints": judge_endpoints.endpoint_rows(private=user_may(request.user, ADMIN)),
     }
     return render(request, "judges.html", context)

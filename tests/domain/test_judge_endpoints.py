@@ -25,15 +25,23 @@ def busy_endpoint(url: str) -> AdaptiveLimit:
     return limit
 
 
-def test_a_worker_s_endpoint_speed_shows_on_the_judges_page_without_credentials(client):
+def test_a_worker_s_endpoint_speed_shows_on_the_judges_page_without_credentials(admin_client):
     busy_endpoint("http://operator:hunter2@judge-a.invalid:8000/v1?key=sk-secret")
     judge_endpoints.publish(force=True)
-    page = client.get("/judges/").content.decode()
-    row = next(r for r in judge_endpoints.endpoint_rows() if "judge-a.invalid" in r["base_url"])
+    page = admin_client.get("/judges/").content.decode()
+    row = next(r for r in judge_endpoints.endpoint_rows(private=True) if "judge-a.invalid" in r["base_url"])
     assert row["base_url"] == "http://judge-a.invalid:8000/v1" and row["ok"] == 3 and row["overload"] == 1
     assert row["concurrency"] == 2 and row["calls_per_s"] > 0 and row["tokens_per_s"] > 0
     assert "http://judge-a.invalid:8000/v1" in page and "paused" in page
     assert "hunter2" not in page and "sk-secret" not in page
+
+
+def test_only_staff_see_where_the_endpoints_are_everyone_sees_their_speed(client, admin_client):
+    busy_endpoint("http://gpu-node-7.internal:8000/v1")
+    judge_endpoints.publish(force=True)
+    public = client.get("/judges/").content.decode()
+    assert "gpu-node-7" not in public and "address shown to staff" in public and "judge-model" in public
+    assert "gpu-node-7.internal:8000" in admin_client.get("/judges/").content.decode()
 
 
 def test_without_reports_the_judges_page_says_so(client):
@@ -46,4 +54,4 @@ def test_a_cache_outage_never_breaks_publishing_or_the_page(client, settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": "redis://127.0.0.1:1/0"}}
     judge_endpoints.publish(force=True)
-    assert judge_endpoints.endpoint_rows() == []
+    assert judge_endpoints.endpoint_rows(private=True) == []
