@@ -68,6 +68,7 @@ def run(seconds: float, clients: int) -> None:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": f"{base}/{database}", "ARENA_VOTE_MIN_SECONDS": "0",
            "ARENA_VOTES_PER_MINUTE_SESSION": "1000000", "ARENA_VOTES_PER_MINUTE_IP": "1000000",
+           "ARENA_VOTE_TICKETS_PER_HOUR_IP": "1000000",
            "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "arena.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}",
                                "--log-level", "warning"], cwd=ROOT, env=env)
