@@ -11,30 +11,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.core.cache import cache
-
 from judges import agreement as core
 from judges import panel as panel_core
 
 from . import leaderboards, ratings
 from .models import Competitor, HumanVote, ImportedBattle, JudgeConfig, Judgment
-
-HUMAN_SCORES = {HumanVote.Winner.A: 1.0, HumanVote.Winner.B: 0.0, HumanVote.Winner.TIE: 0.5,
-                HumanVote.Winner.BOTH_BAD: 0.5}
-WINNER_SCORES = {"a": 1.0, "b": 0.0, "tie": 0.5}
+from .ratings.verdicts import VOTE_SCORES, WINNER_SCORES
 
 
 def agreement_report() -> dict:
     """The report, from the cache while no new result arrived; computed afresh when the cache is down."""
-    remember = leaderboards._cache_call  # the leaderboards' guard: a failing cache is never an error page
-    generation = remember(cache.get_or_set, leaderboards.GENERATION_KEY, 0, timeout=None)
-    key = f"agreement:{generation}"
-    report = remember(cache.get, key) if generation is not None else None
-    if report is None:
-        report = compute_agreement()
-        if generation is not None:
-            remember(cache.set, key, report, timeout=3600)
-    return report
+    return leaderboards.remembered("agreement", compute_agreement, timeout=3600)
 
 
 def compute_agreement() -> dict:
@@ -74,7 +61,7 @@ def _human_outcomes() -> Iterable[core.Outcome]:
     rows = HumanVote.objects.order_by().values_list("prompt_id", "output_a__competitor_id",
                                                    "output_b__competitor_id", "winner")
     for prompt_id, a, b, winner in rows.iterator(chunk_size=5000):
-        yield _item(prompt_id, a, b, HUMAN_SCORES[winner])
+        yield _item(prompt_id, a, b, VOTE_SCORES[winner])
 
 
 def _judge_outcomes() -> Iterable[tuple[str, str, list[core.Outcome]]]:
@@ -89,7 +76,7 @@ def _judge_outcomes() -> Iterable[tuple[str, str, list[core.Outcome]]]:
             by_config[config].append(_item(prompt_id, a, b, WINNER_SCORES[forward]))
             by_config[config].append(_item(prompt_id, a, b, 1.0 - WINNER_SCORES[backward], a_shown_first=False))
         else:
-            by_config[config].append(_item(prompt_id, a, b, WINNER_SCORES.get(winner, 0.5)))
+            by_config[config].append(_item(prompt_id, a, b, WINNER_SCORES.get(winner, WINNER_SCORES["tie"])))
     for pk, label in sorted(configs.items(), key=lambda kv: kv[1]):
         yield label, "configuration", by_config.get(pk, [])
     yield from _panel_member_outcomes(configs)

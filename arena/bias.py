@@ -13,17 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.cache import cache
 
 from judges import bias as core
 
 from . import leaderboards
 from .limits import check_text, column_chars
 from .models import Competitor, HumanVote, ImportedBattle, JudgeConfig, Judgment, Output
+from .ratings.verdicts import VOTE_SCORES, WINNER_SCORES
 
-WINNER_SCORES = {"a": 1.0, "b": 0.0, "tie": 0.5}
-HUMAN_SCORES = {HumanVote.Winner.A: 1.0, HumanVote.Winner.B: 0.0, HumanVote.Winner.TIE: 0.5,
-                HumanVote.Winner.BOTH_BAD: 0.5}
 MAX_GAP = 1_000_000
 
 
@@ -48,23 +45,19 @@ class _Lookup:
 
 def bias_report(min_gap: int = core.DEFAULT_MIN_GAP) -> dict:
     """Every judge configuration with judgments and every imported source; cached until new results."""
-    remember = leaderboards._cache_call  # the leaderboards' guard: a failing cache is never an error page
-    generation = remember(cache.get_or_set, leaderboards.GENERATION_KEY, 0, timeout=None)
-    key = f"bias:{generation}:{min_gap}"
-    report = remember(cache.get, key) if generation is not None else None
-    if report is None:
-        lookup = _Lookup()
-        humans = list(_human_verdicts(lookup))
-        configs = JudgeConfig.objects.filter(judgments__isnull=False).distinct()
-        report = {"min_length_gap": min_gap, "judges": [
-            *(_entry(str(c), "configuration", c.family, list(_config_verdicts(c, lookup)), humans, lookup, min_gap)
-              for c in configs),
-            *(_entry(s, "source", _source_family(s), list(_source_verdicts(s, lookup)), humans, lookup, min_gap)
-              for s in _sources()),
-        ]}
-        if generation is not None:
-            remember(cache.set, key, report, timeout=3600)
-    return report
+    return leaderboards.remembered(f"bias:{min_gap}", lambda: _compute_bias(min_gap), timeout=3600)
+
+
+def _compute_bias(min_gap: int) -> dict:
+    lookup = _Lookup()
+    humans = list(_human_verdicts(lookup))
+    configs = JudgeConfig.objects.filter(judgments__isnull=False).distinct()
+    return {"min_length_gap": min_gap, "judges": [
+        *(_entry(str(c), "configuration", c.family, list(_config_verdicts(c, lookup)), humans, lookup, min_gap)
+          for c in configs),
+        *(_entry(s, "source", _source_family(s), list(_source_verdicts(s, lookup)), humans, lookup, min_gap)
+          for s in _sources()),
+    ]}
 
 
 def judge_bias(*, judge: JudgeConfig, min_gap: int = core.DEFAULT_MIN_GAP) -> dict:
@@ -122,7 +115,7 @@ def _human_verdicts(lookup: _Lookup) -> Iterable[core.Verdict]:
     rows = HumanVote.objects.order_by().values_list("prompt_id", "output_a__competitor_id",
                                                    "output_b__competitor_id", "winner")
     for prompt, a, b, winner in rows.iterator(chunk_size=5000):
-        yield lookup.verdict(prompt, a, b, HUMAN_SCORES[winner])
+        yield lookup.verdict(prompt, a, b, VOTE_SCORES[winner])
 
 
 def _source_verdicts(source: str, lookup: _Lookup) -> Iterable[core.Verdict]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import ingest, lifecycle
-from .demo_vicuna80 import load_vicuna80
-from .models import Competitor, Dataset, Tournament
+from . import ingest
+from .demo_vicuna80 import ensure_anchor_tournament, load_vicuna80
+from .models import Dataset
 
 DEMO_DIR = Path(__file__).parent / "demo_data" / "mt_bench"
 DATASET = "mt_bench"
@@ -53,12 +53,5 @@ def ensure_demo_tournament():
 
     Kept to one category so that the tiny CPU judge finishes it in a few minutes.
     """
-    existing = Tournament.objects.filter(name=DEMO_TOURNAMENT).first()
-    if existing is not None:
-        return existing
-    models = list(Competitor.objects.answering(dataset=DATASET).values_list("name", flat=True))
-    tournament, _ = lifecycle.open_tournament(
-        name=DEMO_TOURNAMENT, schedule="anchor", models=models, judge="default", anchor=DEMO_ANCHOR,
-        prompts=lifecycle.PromptSelection(dataset=DATASET, category=DEMO_CATEGORY))
-    return tournament
-
+    return ensure_anchor_tournament(name=DEMO_TOURNAMENT, dataset=DATASET, anchor=DEMO_ANCHOR,
+                                    category=DEMO_CATEGORY)

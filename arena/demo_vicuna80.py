@@ -103,8 +103,8 @@ def _load_votes() -> int:
     fresh = [v for v in votes if v.external_id not in known]
     with transaction.atomic():
         HumanVote.objects.bulk_create(fresh, batch_size=2000)
-        if fresh:
-            leaderboards.mark_stale()
+    if fresh:
+        leaderboards.mark_stale()  # after the commit, like a vote: marking writes every snapshot row
     return len(fresh)
 
 
@@ -115,11 +115,17 @@ VICUNA80_ANCHOR = "gpt-3.5-turbo"
 def ensure_vicuna80_tournament():
     """The default judge on the Vicuna-80 prompts (everyone against gpt-3.5-turbo), so that its
     verdicts land on the very items the humans voted on and the judges page can compare them."""
-    existing = Tournament.objects.filter(name=VICUNA80_TOURNAMENT).first()
+    return ensure_anchor_tournament(name=VICUNA80_TOURNAMENT, dataset=DATASET, anchor=VICUNA80_ANCHOR)
+
+
+def ensure_anchor_tournament(*, name: str, dataset: str, anchor: str, category: str = "") -> Tournament:
+    """A demo tournament: every model answering ``dataset`` against ``anchor``, judged by the
+    ``default`` judge; opened once, then found by its name."""
+    existing = Tournament.objects.filter(name=name).first()
     if existing is not None:
         return existing
-    models = list(Competitor.objects.answering(dataset=DATASET).values_list("name", flat=True))
+    models = list(Competitor.objects.answering(dataset=dataset).values_list("name", flat=True))
     tournament, _ = lifecycle.open_tournament(
-        name=VICUNA80_TOURNAMENT, schedule="anchor", models=models, judge="default", anchor=VICUNA80_ANCHOR,
-        prompts=lifecycle.PromptSelection(dataset=DATASET))
+        name=name, schedule="anchor", models=models, judge="default", anchor=anchor,
+        prompts=lifecycle.PromptSelection(dataset=dataset, category=category))
     return tournament

@@ -152,11 +152,10 @@ def _counted_matches(tournament: Tournament, outputs: dict) -> int:
                    for index, by_competitor in enumerate(sorted(outputs.items()))
                    for g in scheduling.groupwise_groups(list(by_competitor[1]), index, size))
     if tournament.schedule == Tournament.Schedule.BRACKET:
-        # Single elimination: every match knocks one model out, so n - 1 matches per bracket.
-        return sum(n - 1 for n in sizes) * int(tournament.plan.get("brackets_per_prompt") or 1)
-    # Adaptive: a fixed number of rounds, each of at most one match per competitor.
+        return sum(scheduling.bracket_matches(n) for n in sizes) * tournaments.brackets_per_prompt(tournament)
+    # Adaptive: a fixed number of rounds of the schedule's round size, at most every pair on every prompt.
     competitors = len({c for by_competitor in outputs.values() for c in by_competitor})
-    per_round = settings.ARENA_ADAPTIVE_ROUND_MATCHES or competitors
+    per_round = scheduling.adaptive_round_matches(competitors, settings.ARENA_ADAPTIVE_ROUND_MATCHES)
     return min(settings.ARENA_ADAPTIVE_ROUNDS * per_round, sum(n * (n - 1) // 2 for n in sizes))
 
 

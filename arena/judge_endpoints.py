@@ -20,7 +20,7 @@ from django.core.cache import cache
 
 from judges.backends.concurrency import endpoint_snapshots
 
-from .leaderboards import _cache_call
+from .cache_guard import guarded
 
 INDEX_KEY = "judge-endpoints:index"
 STALE_AFTER_S = 300
@@ -45,10 +45,10 @@ def publish(*, force: bool = False) -> None:
     key = worker_key()
     endpoints = [{**snap, "base_url": shown_url(snap["base_url"])} for snap in snapshots]
     entry = {"worker": key.split(":", 1)[1], "published_at": time.time(), "endpoints": endpoints}
-    _cache_call(cache.set, key, entry, timeout=STALE_AFTER_S)
-    index = _cache_call(cache.get, INDEX_KEY) or []
+    guarded(cache.set, key, entry, timeout=STALE_AFTER_S)
+    index = guarded(cache.get, INDEX_KEY) or []
     if key not in index:
-        _cache_call(cache.set, INDEX_KEY, [*index, key][-200:], timeout=None)
+        guarded(cache.set, INDEX_KEY, [*index, key][-200:], timeout=None)
 
 
 def shown_url(url: str) -> str:
@@ -62,8 +62,8 @@ def endpoint_rows(*, private: bool) -> list[dict]:
     """One row per (worker process, endpoint) published in the last ``STALE_AFTER_S`` seconds.
     Without ``private`` the endpoint's address and the worker's host are left out (``""``): where
     judges send requests is for staff and ``admin`` tokens only, as in ``GET /api/v1/judges``."""
-    index = _cache_call(cache.get, INDEX_KEY) or []
-    entries = (_cache_call(cache.get_many, index) or {}) if index else {}
+    index = guarded(cache.get, INDEX_KEY) or []
+    entries = (guarded(cache.get_many, index) or {}) if index else {}
     rows = []
     for entry in entries.values():
         age = max(0.0, time.time() - entry["published_at"])

@@ -147,11 +147,29 @@ class VersionedQuerySet(NamedQuerySet):
         return self.named(value).order_by("-version").first()
 
 
-class Rubric(models.Model):
-    """Named, versioned judging criteria: ``criteria`` is a list of {name, description, weight}."""
+class Versioned(models.Model):
+    """A configuration saved as versions under one name (rubrics, judge configurations)."""
 
     name = models.CharField(max_length=100)
     version = models.PositiveIntegerField(default=1)
+
+    objects = VersionedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["name", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    def next_version_number(self) -> int:
+        latest = type(self).objects.filter(name=self.name).aggregate(v=models.Max("version"))["v"]
+        return (latest or 0) + 1
+
+
+class Rubric(Versioned):
+    """Named, versioned judging criteria: ``criteria`` is a list of {name, description, weight}."""
+
     description = models.TextField(blank=True)
     instructions = models.TextField(blank=True)
     criteria = models.JSONField(default=list)
@@ -159,14 +177,8 @@ class Rubric(models.Model):
                               help_text="Verifiable checks run in code before the judge (see judges.checks).")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = VersionedQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["name", "-version"]
+    class Meta(Versioned.Meta):
         constraints = [models.UniqueConstraint(fields=["name", "version"], name="rubric_name_version")]
-
-    def __str__(self) -> str:
-        return f"{self.name} v{self.version}"
 
     def clean(self) -> None:
         try:
@@ -201,7 +213,7 @@ def validate_queue_name(value: str) -> None:
         )
 
 
-class JudgeConfig(models.Model):
+class JudgeConfig(Versioned):
     """How matches are judged. Immutable once used: editing a used one makes a new version."""
 
     class Protocol(models.TextChoices):
@@ -216,8 +228,6 @@ class JudgeConfig(models.Model):
 
     SPEC_FIELDS = ("backend", "model", "protocol", "prompt_style", "params", "options", "rubric_id", "both_orders")
 
-    name = models.CharField(max_length=100)
-    version = models.PositiveIntegerField(default=1)
     backend = models.CharField(max_length=50, help_text="transformers, openai or fake")
     model = models.CharField(max_length=500, help_text="Model path, cached Hub id or served name; 'default' = "
                                                         "the packaged Gemma 3 270M (transformers backend).")
@@ -244,14 +254,8 @@ class JudgeConfig(models.Model):
                                         "on the competitors of this family.")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = VersionedQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["name", "-version"]
+    class Meta(Versioned.Meta):
         constraints = [models.UniqueConstraint(fields=["name", "version"], name="judge_name_version")]
-
-    def __str__(self) -> str:
-        return f"{self.name} v{self.version}"
 
     def is_used(self) -> bool:
         return self.pk is not None and (self.judgments.exists() or self.tournaments.exists())
@@ -278,10 +282,6 @@ class JudgeConfig(models.Model):
     def _spec_changed(self) -> bool:
         stored = type(self).objects.filter(pk=self.pk).values(*self.SPEC_FIELDS).first()
         return stored is not None and any(stored[f] != getattr(self, f) for f in self.SPEC_FIELDS)
-
-    def next_version_number(self) -> int:
-        latest = type(self).objects.filter(name=self.name).aggregate(v=models.Max("version"))["v"]
-        return (latest or 0) + 1
 
 
 class JudgeEvaluation(models.Model):

@@ -76,6 +76,11 @@ def bracket_next_round(survivors: Sequence[int]) -> tuple[list[Pair], list[int]]
     return _pair_off(list(survivors))
 
 
+def bracket_matches(competitors: int) -> int:
+    """Matches in one single-elimination bracket: each knocks one competitor out, until one is left."""
+    return max(0, competitors - 1)
+
+
 def _pair_off(order: list[int]) -> tuple[list[Pair], list[int]]:
     pairs = [(order[i], order[i + 1]) for i in range(0, len(order) - 1, 2)]
     byes = [order[-1]] if len(order) % 2 else []

@@ -36,7 +36,7 @@ def schedule_round(*, tournament: Tournament) -> int:
             if tournament.plan.get("seeding") == "rating" and "seed_order" not in tournament.plan:
                 tournament.plan["seed_order"] = _rating_order(tournament)
                 Tournament.objects.filter(pk=tournament.pk).update(plan=tournament.plan)
-            created = [m for bracket in range(1, _brackets(tournament) + 1)
+            created = [m for bracket in range(1, brackets_per_prompt(tournament) + 1)
                        for m in _create_matches(tournament, _bracket_openers(tournament, bracket), round_number=1,
                                                 bracket=bracket)]
         elif tournament.schedule == Tournament.Schedule.ADAPTIVE:
@@ -85,7 +85,7 @@ def _advance_brackets(tournament: Tournament, prompt_ids: Iterable[int]) -> list
     made = []
     with transaction.atomic():
         for prompt_id in set(prompt_ids):
-            for bracket in range(1, _brackets(tournament) + 1):
+            for bracket in range(1, brackets_per_prompt(tournament) + 1):
                 pairs, round_number = _next_bracket_round(tournament, prompt_id, bracket)
                 if pairs:
                     made += _create_matches(tournament, {prompt_id: pairs}, round_number=round_number,
@@ -181,7 +181,7 @@ def _create_matches(tournament: Tournament, pairs_by_prompt: dict[int, list], *,
 
 # --- brackets --------------------------------------------------------------------------------------
 
-def _brackets(tournament: Tournament) -> int:
+def brackets_per_prompt(tournament: Tournament) -> int:
     return int(tournament.plan.get("brackets_per_prompt") or 1)
 
 

@@ -30,7 +30,7 @@ from judges.checks import validate_prompt_metadata
 
 from .limits import INT_MAX, MAX_JSON_DEPTH, column_chars, json_problems, name_problem
 from .models import Competitor, Dataset, ImportedBattle, Prompt
-from .ratings.verdicts import WINNER_SCORES
+from .ratings.verdicts import VOTE_SCORES
 
 READ_CHUNK = 1 << 20
 
@@ -295,8 +295,9 @@ def token_count(metadata: dict[str, Any]) -> int | None:
 BattleWinner = Literal["model_a", "model_b", "tie", "tie (bothbad)"]
 # Leaderboard source names of the arena's own evidence; imported battles need labels of their own.
 RESERVED_SOURCES = {"all", "judge", "human"}
-WINNER_SCORE = {"model_a": WINNER_SCORES["a"], "model_b": WINNER_SCORES["b"], "tie": WINNER_SCORES["tie"],
-                "tie (bothbad)": WINNER_SCORES["tie"]}
+# Chatbot Arena's winner labels name the side ("model_a"); the scores are the votes' own.
+WINNER_SCORE = {"model_a": VOTE_SCORES["a"], "model_b": VOTE_SCORES["b"], "tie": VOTE_SCORES["tie"],
+                "tie (bothbad)": VOTE_SCORES["tie (bothbad)"]}
 
 
 class BattleRow(_Row):

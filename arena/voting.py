@@ -12,9 +12,10 @@ import hashlib
 import json
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -23,6 +24,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from . import leaderboards
+from .cache_guard import guarded
 from .limits import check_text, column_chars
 from .models import BattleTicket, Competitor, Dataset, HumanVote, LeaderboardSnapshot, Output, Prompt
 
@@ -34,6 +36,7 @@ PAIR_STATS_SECONDS = 10
 MAX_FILTER_MODELS = 500
 # Choosing again after a lost race or a vanished output; more than a few in a row means something is wrong.
 ISSUE_ATTEMPTS = 3
+T = TypeVar("T")
 
 
 class VoteRejected(ValueError):
@@ -137,7 +140,7 @@ def issue_ticket(*, voter: Voter, battle_filter: BattleFilter, rng: random.Rando
                     return held
                 continue  # and it was voted on meanwhile: choose again
             # The cached candidates named an output deleted since: forget them and choose again.
-            cache.delete(f"voting:outputs:{battle_filter.key()}")
+            guarded(cache.delete, f"voting:outputs:{battle_filter.key()}")
     raise NoBattle("no battle could be issued; try again")
 
 
@@ -216,11 +219,15 @@ def choose_pair(*, voter: Voter, battle_filter: BattleFilter, rng: random.Random
 
 def _outputs_by_prompt(battle_filter: BattleFilter) -> dict[int, list[Candidate]]:
     """Candidate outputs per prompt; cached briefly, since every battle request needs them all."""
-    key = f"voting:outputs:{battle_filter.key()}"
-    found = cache.get(key)
+    return _briefly_cached(f"voting:outputs:{battle_filter.key()}", lambda: _load_outputs(battle_filter))
+
+
+def _briefly_cached(key: str, load: Callable[[], T]) -> T:
+    """``load()``, cached for PAIR_STATS_SECONDS; loaded every time while the cache is down."""
+    found = guarded(cache.get, key)
     if found is None:
-        found = _load_outputs(battle_filter)
-        cache.set(key, found, timeout=PAIR_STATS_SECONDS)
+        found = load()
+        guarded(cache.set, key, found, timeout=PAIR_STATS_SECONDS)
     return found
 
 
@@ -247,26 +254,21 @@ def _judged_by(voter: Voter) -> set[tuple[int, int, int]]:
 
 def _pair_vote_counts() -> dict[tuple[int, int], int]:
     """Human votes per unordered competitor pair, cached briefly: pair choice needs rough counts."""
-    key = "voting:pair-votes"
-    counts = cache.get(key)
-    if counts is None:
-        counts = defaultdict(int)
-        rows = (HumanVote.objects.order_by().values_list("output_a__competitor_id", "output_b__competitor_id")
-                .annotate(n=Count("pk")))
-        for a, b, n in rows:
-            counts[(min(a, b), max(a, b))] += n
-        counts = dict(counts)
-        cache.set(key, counts, timeout=PAIR_STATS_SECONDS)
-    return counts
+    return _briefly_cached("voting:pair-votes", _load_pair_vote_counts)
+
+
+def _load_pair_vote_counts() -> dict[tuple[int, int], int]:
+    counts: dict[tuple[int, int], int] = defaultdict(int)
+    rows = (HumanVote.objects.order_by().values_list("output_a__competitor_id", "output_b__competitor_id")
+            .annotate(n=Count("pk")))
+    for a, b, n in rows:
+        counts[(min(a, b), max(a, b))] += n
+    return dict(counts)
 
 
 def _human_intervals() -> dict[int, tuple[float, float]]:
     """Competitor id -> the 95% interval of its human rating, from the stored snapshot (never a fit)."""
-    found = cache.get("voting:human-intervals")
-    if found is None:
-        found = _load_intervals()
-        cache.set("voting:human-intervals", found, timeout=PAIR_STATS_SECONDS)
-    return found
+    return _briefly_cached("voting:human-intervals", _load_intervals)
 
 
 def _load_intervals() -> dict[int, tuple[float, float]]:
@@ -325,9 +327,11 @@ def record_vote(*, token: str, choice: str, voter: Voter) -> VoteOutcome:
                 prompt_id=ticket.prompt_id, output_a_id=ticket.output_left_id, output_b_id=ticket.output_right_id,
                 winner=CHOICES[choice], ticket=ticket, session_key=voter.session_key, user_id=voter.user_id,
             )
-            leaderboards.mark_stale()
     except IntegrityError:
         raise VoteRejected("this battle already has its vote; a ticket takes one vote", status=409) from None
+    # After the commit, like an upload: marking updates every snapshot row, and inside the vote's
+    # transaction concurrent votes would queue on those row locks until each vote commits.
+    leaderboards.mark_stale()
     ticket.used_at = now
     return VoteOutcome(vote=vote, ticket=ticket)
 
@@ -376,14 +380,13 @@ def _too_many_writes() -> str:
 def _count(key: str, *, timeout: int) -> int:
     """Add one to a counter and return it. Counting first (an atomic INCR) and comparing after means
     two racing requests cannot both slip under a limit; a refused attempt still counts, so
-    hammering does not reset the window."""
-    if cache.add(key, 1, timeout=timeout):
+    hammering does not reset the window.
+
+    While the cache is down nothing can be counted: every attempt counts as the first, so an outage
+    lifts the limits instead of refusing every vote."""
+    if guarded(cache.add, key, 1, timeout=timeout):
         return 1
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=timeout)
-        return 1
+    return guarded(cache.incr, key) or 1  # None: the cache is down, or the key expired since the add
 
 
 def reveal(ticket: BattleTicket) -> dict:

@@ -36,13 +36,13 @@ from pathlib import Path
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
 
-import numpy as np  # noqa: E402
-from scipy.stats import kendalltau, norm  # noqa: E402
+import numpy as np
+from scipy.stats import kendalltau, norm
 
-from arena import scheduling  # noqa: E402
-from arena.ratings import Cells, RatingError, compute_leaderboard  # noqa: E402
-from arena.ratings.quality import Placement, target_met  # noqa: E402
-from judges import listwise as listwise_core  # noqa: E402
+from arena import scheduling
+from arena.ratings import Cells, RatingError, compute_leaderboard
+from arena.ratings.quality import Placement, target_met
+from judges import listwise as listwise_core
 
 TARGET_TAU = 0.9
 POSITION_BIAS = 0.3  # logits in favour of the output shown first

@@ -18,6 +18,7 @@ _MODULES = {
     "STRONG_LABELS": "verdicts",
     "STRONG_VERDICT_WEIGHT": "verdicts",
     "VERDICT_OUTCOMES": "verdicts",
+    "VOTE_SCORES": "verdicts",
     "WINNER_SCORES": "verdicts",
     "verdict_outcome": "verdicts",
     "Battles": "cells",
@@ -37,6 +38,7 @@ _MODULES = {
     "choose_interval": "board",
     "compute_leaderboard": "board",
     "STYLE_FEATURES": "style",
+    "count_features": "style",
     "style_counts": "style",
     "style_features": "style",
     "empirical_win_rates": "tables",
@@ -60,6 +62,7 @@ __all__ = [
     "STRONG_VERDICT_WEIGHT",
     "STYLE_FEATURES",
     "VERDICT_OUTCOMES",
+    "VOTE_SCORES",
     "WINNER_SCORES",
     "choose_interval",
     "combine_sources",
@@ -72,6 +75,7 @@ __all__ = [
     "predicted_win_matrix",
     "rank_upper_bounds",
     "rate_components",
+    "count_features",
     "style_counts",
     "style_features",
     "verdict_outcome",
@@ -98,12 +102,13 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from arena.ratings.components import Board, BoardRow, Component, PairRecord, head_to_head, rate_components
     from arena.ratings.elo import elo_bootstrap, elo_ratings
     from arena.ratings.errors import RatingError
-    from arena.ratings.style import STYLE_FEATURES, style_counts, style_features
+    from arena.ratings.style import STYLE_FEATURES, count_features, style_counts, style_features
     from arena.ratings.tables import empirical_win_rates, expected_score, predicted_win_matrix, rank_upper_bounds
     from arena.ratings.verdicts import (
         STRONG_LABELS,
         STRONG_VERDICT_WEIGHT,
         VERDICT_OUTCOMES,
+        VOTE_SCORES,
         WINNER_SCORES,
         verdict_outcome,
     )

@@ -40,13 +40,18 @@ def style_counts(text: str) -> tuple[int, int, int, int]:
 
 
 def style_features(text_a: str, text_b: str) -> np.ndarray:
-    """The battle's features, in STYLE_FEATURES order: (count_a - count_b) / (count_a + count_b + 1).
+    """One battle's features, in STYLE_FEATURES order (see ``count_features``)."""
+    return count_features(style_counts(text_a), style_counts(text_b))
+
+
+def count_features(counts_a, counts_b) -> np.ndarray:
+    """Features from style counts, one battle or many (rows): (count_a - count_b) / (count_a + count_b + 1).
 
     The ratio keeps features in [-1, 1] whatever the answers' size (FastChat's normalisation; the + 1
     makes two empty answers a 0 instead of 0 / 0).
     """
-    a = np.array(style_counts(text_a), dtype=np.float64)
-    b = np.array(style_counts(text_b), dtype=np.float64)
+    a = np.asarray(counts_a, dtype=np.float64)
+    b = np.asarray(counts_b, dtype=np.float64)
     return (a - b) / (a + b + 1.0)
 
 

@@ -15,6 +15,8 @@ STRONG_LABELS = frozenset({"A>>B", "B>>A"})
 
 # A battle's outcome from model_a's side, by winner: the one definition of "a win is 1, a tie 1/2".
 WINNER_SCORES: Mapping[str, float] = {"a": 1.0, "b": 0.0, "tie": 0.5}
+# A human vote's winner adds Chatbot Arena's "tie (bothbad)", which rates like a tie.
+VOTE_SCORES: Mapping[str, float] = {**WINNER_SCORES, "tie (bothbad)": WINNER_SCORES["tie"]}
 
 # Graded verdict label -> (score_a, weight), in Arena-Hard's label format.
 VERDICT_OUTCOMES: Mapping[str, tuple[float, float]] = {

@@ -7,11 +7,13 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from arena.models import BattleTicket, HumanVote, ImportedBattle, Output
+from arena.models import BattleTicket, HumanVote, ImportedBattle, LeaderboardSnapshot, Output
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 NAMES = ("first-secret-model", "second-secret-model")
+CLOSED_REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                            "LOCATION": "redis://127.0.0.1:1/0"}}
 
 
 @pytest.fixture(autouse=True)
@@ -128,3 +130,18 @@ def test_agreement_api_and_page_report_each_judge_source_against_the_humans(clie
                       "cohen_kappa": 1.0, "position_consistency": None, "spearman": None, "kendall": None}
     page = client.get("/judges/").content.decode()
     assert "review" in page and "6 human votes on 3 items" in page
+
+
+def test_with_redis_down_a_voter_gets_a_battle_votes_and_marks_the_leaderboards_stale(client, settings):
+    # Pair statistics, rate limits and the leaderboards' generation all live in the cache: each is
+    # only a saving or a limit, so a closed port must not turn a vote into an error page.
+    snapshot = LeaderboardSnapshot.objects.create(key="k", params={}, payload={})
+    settings.CACHES = CLOSED_REDIS
+    for choice in ("a", "bothbad"):
+        token = ticket_of(client.get("/vote/", HTTP_HX_REQUEST="true"))
+        age(token)
+        response = client.post("/vote/", {"ticket": token, "choice": choice}, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200 and all(n in response.content.decode() for n in NAMES)
+    assert HumanVote.objects.count() == 2
+    snapshot.refresh_from_db()
+    assert snapshot.stale

@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from arena import leaderboards
+from arena.leaderboards import snapshots
 from arena.models import LeaderboardSnapshot, Output
 
 CLOSED_REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -105,7 +106,7 @@ def test_concurrent_first_requests_share_one_computation(api, rated, monkeypatch
         return original(query)
 
     # Counting calls of the real computation (not replacing it) is the only way to see it ran once.
-    monkeypatch.setattr(leaderboards, "compute_payload", counting)
+    monkeypatch.setattr(snapshots, "compute_payload", counting)
     answers = []
 
     def ask():

@@ -143,7 +143,7 @@ def test_concurrent_requests_of_one_voter_share_one_ticket_per_battle(arena):
         start.wait()
         try:
             tokens.append(voting.issue_ticket(voter=ALICE, battle_filter=one_battle, rng=random.Random(seed)).token)
-        except Exception as exc:  # noqa: BLE001 - any failure is the test's answer, reported below
+        except Exception as exc:  # any failure is the test's answer, reported below
             errors.append(exc)
         finally:
             connection.close()
