@@ -140,7 +140,7 @@ def issue_ticket(*, voter: Voter, battle_filter: BattleFilter, rng: random.Rando
                     return held
                 continue  # and it was voted on meanwhile: choose again
             # The cached candidates named an output deleted since: forget them and choose again.
-            guarded(cache.delete, f"voting:outputs:{battle_filter.key()}")
+            guarded(cache.delete, _battles_key(battle_filter))
     raise NoBattle("no battle could be issued; try again")
 
 
@@ -155,11 +155,9 @@ def _tickets_of(voter: Voter) -> QuerySet[BattleTicket]:
 
 def _show_again(voter: Voter, battle_filter: BattleFilter) -> BattleTicket:
     """The voter's least recently shown unused ticket for a battle these filters allow."""
-    by_prompt = _outputs_by_prompt(battle_filter)
-    allowed = {prompt_id: {c.pk for c in outputs} for prompt_id, outputs in by_prompt.items()}
+    battles = _battles(battle_filter)
     for ticket in _tickets_of(voter).filter(used_at__isnull=True).order_by("issued_at", "pk"):
-        if {ticket.output_left_id, ticket.output_right_id} <= allowed.get(ticket.prompt_id, set()) \
-                and _restart(ticket):
+        if battles.allows(ticket) and _restart(ticket):
             return ticket
     raise NoBattle("no battle left for you here: you have judged every pair these filters allow")
 
@@ -196,30 +194,52 @@ def choose_pair(*, voter: Voter, battle_filter: BattleFilter, rng: random.Random
     more often, while every pair keeps a chance. The prompt is then drawn uniformly among those
     where both competitors answered and the voter has not judged that pair.
     """
-    by_prompt = _outputs_by_prompt(battle_filter)
+    battles = _battles(battle_filter)
     seen = _judged_by(voter)
+    left = battles.open_counts(seen)
+    if not left:
+        raise NoBattle("no battle left for you here: you have judged every pair these filters allow")
     pair_votes = _pair_vote_counts()
     intervals = _human_intervals()
-    pairs: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for prompt_id, outputs in by_prompt.items():
-        for i, a in enumerate(outputs):
-            for b in outputs[i + 1:]:
-                if a.competitor_id != b.competitor_id and (prompt_id, *sorted((a.pk, b.pk))) not in seen:
-                    pairs[tuple(sorted((a.competitor_id, b.competitor_id)))].append(prompt_id)
-    if not pairs:
-        raise NoBattle("no battle left for you here: you have judged every pair these filters allow")
-    keys = sorted(pairs)
+    keys = sorted(left)
     weights = [(1.0 + _overlap(intervals.get(a), intervals.get(b))) / (1.0 + pair_votes.get((a, b), 0))
                for a, b in keys]
     ca, cb = rng.choices(keys, weights=weights)[0]
-    prompt_id = rng.choice(pairs[(ca, cb)])
-    chosen = {o.competitor_id: o for o in by_prompt[prompt_id]}
-    return chosen[ca], chosen[cb]
+    options = [(p, a, b) for p, a, b in battles.by_pair[(ca, cb)] if (p, min(a, b), max(a, b)) not in seen]
+    prompt_id, a, b = rng.choice(options)
+    return Candidate(a, prompt_id, ca), Candidate(b, prompt_id, cb)
 
 
-def _outputs_by_prompt(battle_filter: BattleFilter) -> dict[int, list[Candidate]]:
-    """Candidate outputs per prompt; cached briefly, since every battle request needs them all."""
-    return _briefly_cached(f"voting:outputs:{battle_filter.key()}", lambda: _load_outputs(battle_filter))
+@dataclass(frozen=True)
+class Battles:
+    """Every battle some filters allow, indexed so that a pair is chosen without visiting them all
+    (an arena of 5,000 prompts and 20 models holds about a million)."""
+
+    # (lower competitor id, higher) -> (prompt id, output of the lower, output of the higher)
+    by_pair: dict[tuple[int, int], list[tuple[int, int, int]]]
+    outputs: dict[int, tuple[int, int]]  # output id -> (prompt id, competitor id)
+
+    def open_counts(self, seen: set[tuple[int, int, int]]) -> dict[tuple[int, int], int]:
+        """Battles left per competitor pair, once the voter's ``seen`` battles are taken away."""
+        counts = {pair: len(battles) for pair, battles in self.by_pair.items()}
+        for prompt_id, low, high in seen:
+            first, second = self.outputs.get(low), self.outputs.get(high)
+            if first and second and first[0] == second[0] == prompt_id and first[1] != second[1]:
+                counts[(min(first[1], second[1]), max(first[1], second[1]))] -= 1
+        return {pair: n for pair, n in counts.items() if n > 0}
+
+    def allows(self, ticket: BattleTicket) -> bool:
+        return all(self.outputs.get(pk, (None,))[0] == ticket.prompt_id
+                   for pk in (ticket.output_left_id, ticket.output_right_id))
+
+
+def _battles(battle_filter: BattleFilter) -> Battles:
+    """The filters' battles; cached briefly, since every battle request needs them all."""
+    return _briefly_cached(_battles_key(battle_filter), lambda: _load_battles(battle_filter))
+
+
+def _battles_key(battle_filter: BattleFilter) -> str:
+    return f"voting:battles:{battle_filter.key()}"
 
 
 def _briefly_cached(key: str, load: Callable[[], T]) -> T:
@@ -231,7 +251,7 @@ def _briefly_cached(key: str, load: Callable[[], T]) -> T:
     return found
 
 
-def _load_outputs(battle_filter: BattleFilter) -> dict[int, list[Candidate]]:
+def _load_battles(battle_filter: BattleFilter) -> Battles:
     rows = Output.objects.all()
     if battle_filter.dataset:
         rows = rows.filter(prompt__dataset__name=battle_filter.dataset)
@@ -239,10 +259,19 @@ def _load_outputs(battle_filter: BattleFilter) -> dict[int, list[Candidate]]:
         rows = rows.filter(prompt__category=battle_filter.category)
     if battle_filter.models:
         rows = rows.filter(competitor__name__in=battle_filter.models)
-    by_prompt: dict[int, list[Candidate]] = defaultdict(list)
+    by_prompt: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    outputs = {}
     for pk, prompt_id, competitor_id in rows.order_by("pk").values_list("pk", "prompt_id", "competitor_id"):
-        by_prompt[prompt_id].append(Candidate(pk, prompt_id, competitor_id))
-    return dict(by_prompt)
+        by_prompt[prompt_id].append((pk, competitor_id))
+        outputs[pk] = (prompt_id, competitor_id)
+    by_pair: dict[tuple[int, int], list[tuple[int, int, int]]] = defaultdict(list)
+    for prompt_id, answers in by_prompt.items():
+        for i, first in enumerate(answers):
+            for second in answers[i + 1:]:
+                (a, ca), (b, cb) = sorted((first, second), key=lambda answer: answer[1])
+                if ca != cb:
+                    by_pair[(ca, cb)].append((prompt_id, a, b))
+    return Battles(by_pair=dict(by_pair), outputs=outputs)
 
 
 def _judged_by(voter: Voter) -> set[tuple[int, int, int]]:

@@ -143,7 +143,6 @@ def test_pair_choice_favours_pairs_with_few_human_votes(arena):
         pair = frozenset((a.competitor_id, b.competitor_id))
         counts[pair] = counts.get(pair, 0) + 1
     assert counts.get(frozenset((m1.pk, m2.pk)), 0) < counts[frozenset((m1.pk, m3.pk))] / 5
-    assert counts.get(frozenset((m1.pk, m2.pk)), 0) >= 0  # still possible, just rare
 
 
 def test_the_admin_cannot_save_an_impossible_vote(arena):
