@@ -569,6 +569,8 @@ class LeaderboardSnapshot(models.Model):
     read_at = models.DateTimeField(default=timezone.now, db_index=True)
     # When new results last made it stale: a recompute that started before keeps it stale.
     marked_at = models.DateTimeField(null=True, blank=True)
+    # When the last recompute started: a snapshot marked since then needs no new mark.
+    started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-computed_at"]

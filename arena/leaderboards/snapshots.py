@@ -21,7 +21,7 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Case, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from .. import ratings
@@ -122,6 +122,7 @@ def _first_computation(query: LeaderboardQuery) -> LeaderboardSnapshot:
 def recompute_leaderboard(*, query: LeaderboardQuery) -> LeaderboardSnapshot:
     """Compute a snapshot now and store it; it stays stale if new results arrived meanwhile."""
     started = timezone.now()
+    LeaderboardSnapshot.objects.filter(key=query.key()).update(started_at=started)
     payload = _payload_or_error(query)
     snapshot, created = LeaderboardSnapshot.objects.get_or_create(
         key=query.key(), defaults={"params": asdict(query), "payload": payload, "battles": payload["battles"],
@@ -176,9 +177,12 @@ def mark_stale() -> None:
     Safe to call after a committed write: the database flag is the truth, and a failing cache is
     logged, never raised, so it cannot turn a successful write into an error.
     """
-    # marked_at moves on for snapshots that are stale already too: a recompute running now started
-    # before these results, and must leave its snapshot stale.
-    LeaderboardSnapshot.objects.update(stale=True, marked_at=timezone.now())
+    # A snapshot stale already and marked after its last recompute started needs no new mark, so a
+    # burst of votes writes no shared row after the first. Any other is marked, stale or not: a
+    # recompute running now started before these results, and must leave its snapshot stale.
+    LeaderboardSnapshot.objects.filter(
+        Q(stale=False) | Q(marked_at__isnull=True) | Q(started_at__gte=F("marked_at"))
+    ).update(stale=True, marked_at=timezone.now())
     bump_generation()
 
 

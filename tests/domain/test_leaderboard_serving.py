@@ -88,6 +88,28 @@ def test_results_that_arrive_during_a_recompute_leave_the_snapshot_stale(api, ra
 
 
 @pytest.mark.django_db
+def test_results_during_a_recompute_of_a_snapshot_stale_already_leave_it_stale(api, rated, monkeypatch):
+    api.get("leaderboard")
+    leaderboards.mark_stale()  # stale and marked before the recompute starts
+    first_mark = LeaderboardSnapshot.objects.get().marked_at
+    leaderboards.mark_stale()  # more results in the same burst: nothing to write
+    assert LeaderboardSnapshot.objects.get().marked_at == first_mark
+    compute = snapshots.compute_payload
+
+    def compute_while_results_arrive(query):
+        payload = compute(query)
+        leaderboards.mark_stale()
+        return payload
+
+    monkeypatch.setattr(snapshots, "compute_payload", compute_while_results_arrive)
+    leaderboards.recompute_leaderboard(query=leaderboards.LeaderboardQuery())
+    assert LeaderboardSnapshot.objects.get().stale
+    monkeypatch.setattr(snapshots, "compute_payload", compute)
+    leaderboards.recompute_leaderboard(query=leaderboards.LeaderboardQuery())
+    assert not LeaderboardSnapshot.objects.get().stale
+
+
+@pytest.mark.django_db
 def test_the_judge_filter_and_prior_must_name_things_that_exist(api, rated):
     assert "unknown judge configuration" in api.get("leaderboard", judge="nobody").json()["detail"]
     assert api.get("leaderboard", prior=11).status_code == 400
