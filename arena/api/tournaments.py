@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import field_validator, model_validator
 
 from .. import lifecycle, limits, progress, tasks
@@ -16,6 +16,7 @@ from ..models import Competitor, JudgeConfig, Match, Tournament
 from ..tournaments import TournamentError
 from . import auth
 from .auth import scoped
+from .pages import Pages
 
 router = Router(tags=["tournaments"])
 
@@ -153,14 +154,15 @@ def create_tournament(request: HttpRequest, body: TournamentIn):
 
 
 @router.get("/tournaments", response=list[TournamentOut], summary="List tournaments, newest first")
-@paginate(LimitOffsetPagination)
+@paginate(Pages, rows=progress.tournament_summaries)
 def list_tournaments(request: HttpRequest):
-    return [progress.tournament_summary(t) for t in Tournament.objects.select_related("judge_config")[:500]]
+    return Tournament.objects.select_related("judge_config").order_by("-created_at", "-pk")
 
 
 @router.get("/tournaments/{tournament_id}", response={200: TournamentOut, 404: ErrorOut}, summary="One tournament")
 def get_tournament(request: HttpRequest, tournament_id: int):
-    return progress.tournament_summary(get_object_or_404(Tournament, pk=tournament_id))
+    return progress.tournament_summary(get_object_or_404(Tournament.objects.select_related("judge_config"),
+                                                       pk=tournament_id))
 
 
 # Declared before the generic action route, which would otherwise take "models" as an action.
@@ -233,7 +235,7 @@ class MatchOut(Schema):
 
 
 @router.get("/matches", response=list[MatchOut], summary="Matches with both orders' verdicts and rationale")
-@paginate(LimitOffsetPagination)
+@paginate(Pages, rows=progress.match_dicts)
 def list_matches(request: HttpRequest, filters: Query[MatchFilter]):
     if filters.model:
         try:
@@ -244,7 +246,7 @@ def list_matches(request: HttpRequest, filters: Query[MatchFilter]):
         raise HttpError(400, f"tournament must be an id from 1 to {limits.INT_MAX}")
     if filters.status and filters.status not in Match.Status.values:
         raise HttpError(400, f"unknown status {filters.status!r}; one of {', '.join(Match.Status.values)}")
-    return progress.match_rows(tournament=filters.tournament, status=filters.status, model=filters.model)
+    return progress.matches(tournament=filters.tournament, status=filters.status, model=filters.model)
 
 
 class JudgeIn(Schema):

@@ -7,19 +7,19 @@ from typing import Annotated, Any
 from django.conf import settings
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import AfterValidator
 
 from .. import ingest
-from ..limits import INT_MAX, check_text, column_chars
+from ..limits import check_text, column_chars
 from ..models import Competitor, Dataset, Prompt
 from ..uploads import BattleRow, OutputRow, PromptRow, UploadError
 from .auth import scoped
+from .pages import Pages
 
 router = Router(tags=["data"])
 
 JSONL_TYPES = {"application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines"}
-MAX_PAGE = 1000
 
 
 class ImportResultOut(Schema):
@@ -129,14 +129,6 @@ def _storable(model, field_name: str) -> Any:
 class PromptFilter(Schema):
     dataset: Annotated[str, _storable(Dataset, "name")] | None = None
     category: Annotated[str, _storable(Prompt, "category")] | None = None
-
-
-class Pages(LimitOffsetPagination):
-    """Limit/offset pages with a bounded page size, so that no request reads a whole table."""
-
-    class Input(Schema):
-        limit: int = Field(100, ge=1, le=MAX_PAGE, description=f"rows per page, at most {MAX_PAGE}")
-        offset: int = Field(0, ge=0, le=INT_MAX, description="rows to skip")
 
 
 @router.get("/prompts", response=list[PromptOut], summary="List prompts")
