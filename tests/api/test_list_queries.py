@@ -8,8 +8,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from arena.lifecycle import create_tournament
-from arena.models import Competitor, Dataset, JudgeConfig, Match, Output, Prompt, Rubric, Tournament
+from arena.models import Competitor, Dataset, JudgeConfig, Output, Prompt, Rubric
 from arena.rubrics import create_rubric
 from tests import factories
 
@@ -36,15 +35,7 @@ def read(client, path: str, **params) -> tuple[object, list[str]]:
 # --- what each list is made of, grown to n rows -------------------------------------------------------
 
 def grow_tournaments(n: int) -> None:
-    """Running round robins of three models on one prompt, two of three matches judged (so each row
-    has progress, spending and an ETA to compute)."""
-    if not Competitor.objects.exists():
-        factories.prompts_with_outputs({"m1": 3, "m2": 5, "m3": 8}, prompts=1)
-    judge = factories.fake_judge("fake") if not Tournament.objects.exists() else Tournament.objects.first().judge_config
-    for i in range(Tournament.objects.count(), n):
-        tournament = create_tournament(name=f"cup-{i:02}", judge_config=judge, competitors=Competitor.objects.all(),
-                                       schedule="round_robin")
-        factories.judge(match_ids=list(tournament.matches.values_list("pk", flat=True)[:2]))
+    factories.running_round_robins(n)
 
 
 def grow_matches(n: int) -> None:
