@@ -64,12 +64,19 @@ def upload_body(row: type, one_of: tuple[str, str]) -> dict:
     """
     schema = row.model_json_schema()
     first, second = one_of
-    schema["oneOf"] = [{"required": [first], "not": {"required": [second]}},
-                       {"required": [second], "not": {"required": [first]}}]
+    # A null counts as not given (the row's check: exactly one of the two is not null).
+    schema["oneOf"] = [_given(schema, first, second), _given(schema, second, first)]
     return {"requestBody": {"required": True, "content": {
         "application/json": {"schema": {"type": "array", "minItems": 1, "items": schema}},
         "application/x-ndjson": {"schema": schema, "description": "one row per line (streamed)"},
     }}}
+
+
+def _given(schema: dict, field: str, other: str) -> dict:
+    """``field`` given (not null) and ``other`` absent or null."""
+    shown = [part for part in schema["properties"][field].get("anyOf", []) if part.get("type") != "null"]
+    return {"required": [field], "properties": {field: shown[0] if len(shown) == 1 else {"not": {"type": "null"}},
+                                                other: {"type": "null"}}}
 
 
 UPLOAD_DOC = (" Body: a JSON array, or JSON Lines with Content-Type application/x-ndjson."
