@@ -40,10 +40,11 @@ def leaderboard_page(request: HttpRequest) -> HttpResponse:
     except ratings.RatingError as exc:
         board_html, rated = _problem(f"These battles cannot be rated: {exc}", params, links), False
     # Sorting and polling swap the board alone; the controls swap the board and the quality section.
+    if request.htmx and request.htmx.target == "board":
+        return HttpResponse(board_html, status=status)
     quality_html = quality.section(query, params["compare"]) if rated else ""
     if request.htmx:
-        return HttpResponse(board_html if request.htmx.target == "board" else board_html + quality_html,
-                            status=status)
+        return HttpResponse(board_html + quality_html, status=status)
     # New models or tournaments show up in the controls within CONTROLS_SECONDS, new sources at once.
     controls_html = mark_safe(leaderboards.cached_text(  # our own template's output, escaped inside
         f"controls:{sorted(params.items())}", lambda: render_to_string(

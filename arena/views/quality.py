@@ -11,15 +11,25 @@ from ..models import Tournament
 
 
 def section(query: leaderboards.LeaderboardQuery, compare: str) -> SafeString:
-    """The leaderboard page's section: neighbours always, quality against ``compare`` when one is chosen."""
+    """The leaderboard page's section: neighbours always, quality against ``compare`` when one is chosen.
+
+    Without ``compare`` it depends on the board alone, so it is rendered once per snapshot and then served
+    from the cache with it: the power calculation for every pair of neighbours costs more CPU than the
+    rest of the page (16 ms for 100 models, benchmarks/leaderboard_page_cpu.py)."""
     context: dict = {"compare": compare}
     try:
+        if not compare:
+            return mark_safe(leaderboards.get_rendered(  # our template's output, escaped inside
+                query, "quality", lambda board: _render({**context, "neighbours": _texts(quality.neighbours(board))})))
         context["neighbours"] = _texts(quality.neighbours(leaderboards.get_leaderboard(query)))
-        if compare:
-            context["quality"] = quality.compare(query=query, reference=leaderboards.LeaderboardQuery(source=compare))
+        context["quality"] = quality.compare(query=query, reference=leaderboards.LeaderboardQuery(source=compare))
     except (leaderboards.LeaderboardError, ratings.RatingError) as exc:
         context["quality_problem"] = str(exc)
-    return mark_safe(render_to_string("_quality.html", context))  # our template's output, escaped inside
+    return mark_safe(_render(context))  # our template's output, escaped inside
+
+
+def _render(context: dict) -> str:
+    return render_to_string("_quality.html", context)
 
 
 def tournament_section(tournament: Tournament) -> dict:
