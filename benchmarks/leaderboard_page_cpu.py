@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
 import time
 
-from throwaway_db import throwaway_database
+from throwaway_db import add_service_arguments, run_on_services
 
 URLS = {"login page (baseline)": "/accounts/login/", "/leaderboard/": "/leaderboard/",
         "/leaderboard/ (htmx poll)": "/leaderboard/", "/api/v1/leaderboard": "/api/v1/leaderboard"}
@@ -32,14 +31,10 @@ def main() -> None:
     parser.add_argument("--judgments", type=int, default=100_000)
     parser.add_argument("--models", type=int, default=100)
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/arena_bench")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    add_service_arguments(parser)
     parser.add_argument("--profile", type=int, default=0, help="print the N costliest functions of the page")
     args = parser.parse_args()
-    os.environ["DATABASE_URL"] = args.postgres
-    os.environ["REDIS_URL"] = args.redis
-    with throwaway_database():
-        run(args)
+    run_on_services(args, run)
 
 
 def run(args: argparse.Namespace) -> None:

@@ -4,7 +4,6 @@ SQL: 3 rows and 30 rows cost the same, and a page is a LIMIT, not a Python slice
 import re
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -12,16 +11,8 @@ from arena.models import Competitor, Dataset, JudgeConfig, Output, Prompt, Rubri
 from arena.rubrics import create_rubric
 from tests import factories
 
-pytestmark = pytest.mark.django_db
-# Redis in production (no SQL); the tests' default database cache would add a query per cache read.
-LOCAL_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_cache")]
 SMALL, LARGE = 3, 30
-
-
-@pytest.fixture(autouse=True)
-def local_cache(settings):
-    settings.CACHES = LOCAL_CACHE
-    cache.clear()
 
 
 def read(client, path: str, **params) -> tuple[object, list[str]]:

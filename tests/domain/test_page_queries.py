@@ -2,7 +2,6 @@
 count with 3 rows as with 30 (a list built row by row would grow with them)."""
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -11,16 +10,8 @@ from arena.models import HumanVote, JudgeEvaluation, Match, Tournament
 from arena.views import tournaments as tournament_views
 from tests import factories
 
-pytestmark = pytest.mark.django_db
-# Redis in production (no SQL); the tests' default database cache would add a query per cache read.
-LOCAL_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_cache")]
 SMALL, LARGE = 3, 30
-
-
-@pytest.fixture(autouse=True)
-def local_cache(settings):
-    settings.CACHES = LOCAL_CACHE
-    cache.clear()
 
 
 def queries(client, path: str) -> list[str]:
