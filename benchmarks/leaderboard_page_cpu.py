@@ -45,10 +45,12 @@ def run(args: argparse.Namespace) -> None:
     cache.clear()
     _load(args.judgments, args.models)
     client = Client()
-    cpu = {}
+    cpu, size = {}, {}
     for label, path in URLS.items():
         headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "board"} if "htmx" in label else {}
-        assert client.get(path, **headers).status_code == 200, path  # computes the snapshot
+        response = client.get(path, **headers)  # the first computes the snapshot
+        assert response.status_code == 200, path
+        size[label] = len(response.content)
         started = time.process_time()
         for _ in range(args.requests):
             client.get(path, **headers)
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> None:
     baseline = cpu["login page (baseline)"]
     print(f"{args.models} models, {args.judgments:,} judgments; CPU per request over {args.requests} requests")
     for label, ms in cpu.items():
-        print(f"  {label:28s} {ms:6.2f} ms CPU  ({ms / baseline:4.1f}x the login page)")
+        print(f"  {label:28s} {ms:6.2f} ms CPU  ({ms / baseline:4.1f}x the login page)  {size[label]:>9,} bytes")
     if args.profile:
         profile = cProfile.Profile()
         profile.enable()
