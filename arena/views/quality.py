@@ -11,25 +11,23 @@ from ..models import Tournament
 
 
 def section(query: leaderboards.LeaderboardQuery, compare: str) -> SafeString:
-    """The leaderboard page's section: neighbours always, quality against ``compare`` when one is chosen.
-
-    Without ``compare`` it depends on the board alone, so it is rendered once per snapshot and then served
-    from the cache with it: the power calculation for every pair of neighbours costs more CPU than the
-    rest of the page (16 ms for 100 models, benchmarks/leaderboard_page_cpu.py)."""
+    """The leaderboard page's section with quality against ``compare`` (a second board, so not cached
+    with the first); without one, the page caches ``neighbours_section`` with its board."""
     context: dict = {"compare": compare}
     try:
-        if not compare:
-            return mark_safe(leaderboards.get_rendered(  # our template's output, escaped inside
-                query, "quality", lambda board: _render({**context, "neighbours": _texts(quality.neighbours(board))})))
         context["neighbours"] = _texts(quality.neighbours(leaderboards.get_leaderboard(query)))
-        context["quality"] = quality.compare(query=query, reference=leaderboards.LeaderboardQuery(source=compare))
+        if compare:
+            context["quality"] = quality.compare(query=query, reference=leaderboards.LeaderboardQuery(source=compare))
     except (leaderboards.LeaderboardError, ratings.RatingError) as exc:
         context["quality_problem"] = str(exc)
-    return mark_safe(_render(context))  # our template's output, escaped inside
+    return mark_safe(render_to_string("_quality.html", context))  # our template's output, escaped inside
 
 
-def _render(context: dict) -> str:
-    return render_to_string("_quality.html", context)
+def neighbours_section(board: dict) -> str:
+    """The section for one board: what each pair of neighbours' battles can detect. It depends on the board
+    alone, so the page renders it once per snapshot with the board (its power calculation for 100 models
+    costs more CPU than the rest of the page: benchmarks/leaderboard_page_cpu.py)."""
+    return render_to_string("_quality.html", {"compare": "", "neighbours": _texts(quality.neighbours(board))})
 
 
 def tournament_section(tournament: Tournament) -> dict:
