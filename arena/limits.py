@@ -169,6 +169,36 @@ def name_problem(value: str) -> str | None:
     return None
 
 
+def _class_of(codes: list[int]) -> str:
+    """A regular-expression character class body for ``codes`` (sorted), as ``\\uXXXX`` ranges."""
+    ranges: list[list[int]] = []
+    for code in codes:
+        if ranges and code == ranges[-1][1] + 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+
+
+def _refused_in_names() -> list[int]:
+    # The Basic Multilingual Plane only: JSON Schema patterns (ECMA 262 without the u flag) spell no
+    # code point above it; the few refused ones there (format characters such as U+E0001) stay a 422.
+    # Lone surrogates are left out too: regex engines over Unicode scalar values (Rust's, which
+    # validators use) refuse a pattern that names them, and generated JSON text never holds one.
+    return [code for code in range(0x10000) if unicodedata.category(chr(code)) in _NAME_CATEGORIES - {"Cs"}
+            and chr(code) not in _NAME_FORMAT_ALLOWED]
+
+
+_REFUSED = _class_of(_refused_in_names())
+_REFUSED_AT_ENDS = _class_of(sorted(set(_refused_in_names()) | {c for c in range(0x10000) if chr(c).isspace()}))
+# ``name_problem`` for the OpenAPI schema, so that clients and fuzzers see what a name may be (docs only:
+# name_problem stays the check, with messages that say what is wrong).
+NAME_PATTERN = f"^[^{_REFUSED_AT_ENDS}](?:[^{_REFUSED}]*[^{_REFUSED_AT_ENDS}])?$"
+OPTIONAL_NAME_PATTERN = f"^(?:{NAME_PATTERN[1:-1]})?$"
+# ``text_problem`` for the OpenAPI schema: any text without NUL (lone surrogates: see above).
+TEXT_PATTERN = "^[^\\u0000]*$"
+
+
 def check_name(value: str, *, field: str) -> str:
     """A name about to be stored: returned unchanged, or ValueError naming ``field``."""
     problem = name_problem(value)

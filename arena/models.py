@@ -341,11 +341,7 @@ class Tournament(models.Model):
 
     def spent(self) -> dict:
         """What judging this tournament has cost so far (cache hits are free)."""
-        totals = Judgment.objects.filter(match__tournament=self).aggregate(
-            calls=models.Sum("judge_calls"), prompt=models.Sum("prompt_tokens"),
-            completion=models.Sum("completion_tokens"), usd=models.Sum("cost_usd"))
-        return {"judge_calls": totals["calls"] or 0, "tokens": (totals["prompt"] or 0) + (totals["completion"] or 0),
-                "usd": round(totals["usd"] or 0.0, 6)}
+        return spent_of(Judgment.objects.filter(match__tournament=self).aggregate(**SPENT_SUMS))
 
     def over_budget(self, spent: dict) -> str:
         """The first cap reached, by name ("calls", "tokens", "usd"), or "" when none is."""
@@ -353,11 +349,28 @@ class Tournament(models.Model):
         return next((cap for cap, limit in self.budget.items() if limit is not None and used[cap] >= limit), "")
 
     def progress(self) -> dict:
-        counts = dict(self.matches.order_by().values("status").annotate(n=models.Count("pk"))
-                      .values_list("status", "n"))
-        return {"done": counts.get("done", 0), "running": counts.get("running", 0),
-                "failed": counts.get("failed", 0), "pending": counts.get("pending", 0),
-                "cancelled": counts.get("cancelled", 0), "total": sum(counts.values())}
+        return progress_of(dict(self.matches.order_by().values("status").annotate(n=models.Count("pk"))
+                                .values_list("status", "n")))
+
+
+# A tournament's spending, summed over its judgments: one tournament (Tournament.spent) or a page of
+# them grouped by tournament (progress.tournament_summaries).
+SPENT_SUMS = {"calls": models.Sum("judge_calls"), "prompt": models.Sum("prompt_tokens"),
+              "completion": models.Sum("completion_tokens"), "usd": models.Sum("cost_usd")}
+
+
+def spent_of(totals: dict) -> dict:
+    """``SPENT_SUMS``' totals as shown (a tournament without judgments has spent nothing)."""
+    return {"judge_calls": totals.get("calls") or 0,
+            "tokens": (totals.get("prompt") or 0) + (totals.get("completion") or 0),
+            "usd": round(totals.get("usd") or 0.0, 6)}
+
+
+def progress_of(counts: dict) -> dict:
+    """Matches by status (``{"done": 3, ...}``, missing statuses 0) with the total."""
+    return {"done": counts.get("done", 0), "running": counts.get("running", 0),
+            "failed": counts.get("failed", 0), "pending": counts.get("pending", 0),
+            "cancelled": counts.get("cancelled", 0), "total": sum(counts.values())}
 
 
 class MatchQuerySet(models.QuerySet):

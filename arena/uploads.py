@@ -28,7 +28,16 @@ from pydantic import (
 from judges.base import ConfigurationError
 from judges.checks import validate_prompt_metadata
 
-from .limits import INT_MAX, MAX_JSON_DEPTH, column_chars, json_problems, name_problem
+from .limits import (
+    INT_MAX,
+    MAX_JSON_DEPTH,
+    NAME_PATTERN,
+    OPTIONAL_NAME_PATTERN,
+    TEXT_PATTERN,
+    column_chars,
+    json_problems,
+    name_problem,
+)
 from .models import Competitor, Dataset, ImportedBattle, Prompt
 from .ratings.verdicts import VOTE_SCORES
 
@@ -205,8 +214,15 @@ def _chars(model, field_name: str, *, min_length: int = 1) -> Any:
     return StringConstraints(min_length=min_length, max_length=column_chars(model, field_name))
 
 
-PromptId = Annotated[str, _chars(Prompt, "external_id"), BeforeValidator(_id_text)]
-BattleId = Annotated[str, _chars(ImportedBattle, "external_id"), BeforeValidator(_id_text)]
+def _pattern(pattern: str, **more: Any) -> Any:
+    """What the checks below refuse, stated in the OpenAPI schema (documentation: the checks stay the
+    checks, with messages naming the problem)."""
+    return Field(json_schema_extra={"pattern": pattern, **more})
+
+
+Text = Annotated[str, _pattern(TEXT_PATTERN)]
+PromptId = Annotated[str, _chars(Prompt, "external_id"), BeforeValidator(_id_text), _pattern(TEXT_PATTERN)]
+BattleId = Annotated[str, _chars(ImportedBattle, "external_id"), BeforeValidator(_id_text), _pattern(TEXT_PATTERN)]
 def _name(value: str) -> str:
     problem = name_problem(value)
     if problem:
@@ -215,11 +231,11 @@ def _name(value: str) -> str:
 
 
 # Names are shown on every page and link to pages of their own: one line of visible text (arena.limits).
-ModelName = Annotated[str, _chars(Competitor, "name"), AfterValidator(_name)]
-DatasetName = Annotated[str, _chars(Dataset, "name"), AfterValidator(_name)]
-Category = Annotated[str, _chars(Prompt, "category", min_length=0), AfterValidator(_name)]
-Source = Annotated[str, _chars(ImportedBattle, "source"), AfterValidator(_name)]
-Turns = Annotated[list[str], Field(min_length=1)]
+ModelName = Annotated[str, _chars(Competitor, "name"), AfterValidator(_name), _pattern(NAME_PATTERN)]
+DatasetName = Annotated[str, _chars(Dataset, "name"), AfterValidator(_name), _pattern(NAME_PATTERN)]
+Category = Annotated[str, _chars(Prompt, "category", min_length=0), AfterValidator(_name),
+                     _pattern(OPTIONAL_NAME_PATTERN)]
+Turns = Annotated[list[Text], Field(min_length=1)]
 
 
 class _Row(BaseModel):
@@ -228,10 +244,10 @@ class _Row(BaseModel):
 
 class PromptRow(_Row):
     id: PromptId
-    prompt: str | None = None
+    prompt: Text | None = None
     turns: Turns | None = None
     category: Category = ""
-    reference: Annotated[list[str] | None, BeforeValidator(_turns)] = None
+    reference: Annotated[list[Text] | None, BeforeValidator(_turns)] = None
     dataset: DatasetName = "default"
     metadata: dict[str, Any] = Field(default_factory=dict)
 
@@ -260,7 +276,7 @@ FAMILY_CHARS = 100  # Competitor.family
 class OutputRow(_Row):
     prompt_id: PromptId
     model: ModelName
-    output: str | None = None
+    output: Text | None = None
     turns: Turns | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
@@ -295,6 +311,8 @@ def token_count(metadata: dict[str, Any]) -> int | None:
 BattleWinner = Literal["model_a", "model_b", "tie", "tie (bothbad)"]
 # Leaderboard source names of the arena's own evidence; imported battles need labels of their own.
 RESERVED_SOURCES = {"all", "judge", "human"}
+Source = Annotated[str, _chars(ImportedBattle, "source"), AfterValidator(_name),
+                   _pattern(NAME_PATTERN, **{"not": {"enum": sorted(RESERVED_SOURCES)}})]
 # Chatbot Arena's winner labels name the side ("model_a"); the scores are the votes' own.
 WINNER_SCORE = {"model_a": VOTE_SCORES["a"], "model_b": VOTE_SCORES["b"], "tie": VOTE_SCORES["tie"],
                 "tie (bothbad)": VOTE_SCORES["tie (bothbad)"]}
@@ -309,7 +327,7 @@ class BattleRow(_Row):
     prompt_id: PromptId | None = None
     source: Source = "imported"
     weight: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] = 1.0
-    rationale: str = ""
+    rationale: Text = ""
 
     @model_validator(mode="after")
     def _valid_battle(self) -> BattleRow:

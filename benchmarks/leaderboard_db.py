@@ -90,17 +90,19 @@ def _load(n: int, m: int):
     scores = np.where(u < 0.1, 0.5, np.where(u < 0.1 + 0.9 * p, 1.0, 0.0))
     ids = [c.pk for c in competitors]
     match_rows = [(tournament.pk, prompt_of[k], ids[a[k]], ids[b[k]], outputs[(prompt_of[k], ids[a[k]])],
-                   outputs[(prompt_of[k], ids[b[k]])], 1, 1, "done", 1, "") for k in range(n)]
+                   outputs[(prompt_of[k], ids[b[k]])], 1, 1, "done", 1, "", "") for k in range(n)]
     insert_rows(Match, ("tournament_id", "prompt_id", "competitor_a_id", "competitor_b_id", "output_a_id",
-                        "output_b_id", "round", "bracket", "status", "attempts", "last_error"), match_rows,
+                        "output_b_id", "round", "bracket", "status", "attempts", "last_error", "error_detail"),
+                match_rows,
                 stamp=("created_at", "updated_at"))
     match_ids = list(Match.objects.order_by("pk").values_list("pk", flat=True))
     verdict = as_json({})
     winner = {1.0: "a", 0.0: "b", 0.5: "tie"}
     judgment_rows = [(match_ids[k], judge.pk, winner[scores[k]], float(scores[k]), 1.0, "", verdict, False, 0, 0,
-                      0.0, 0.0, 2) for k in range(n)]
+                      0.0, 0.0, 2, verdict) for k in range(n)]
     insert_rows(Judgment, ("match_id", "judge_config_id", "winner", "score_a", "weight", "label", "forward",
-                           "truncated", "prompt_tokens", "completion_tokens", "cost_usd", "latency_s", "judge_calls"),
+                           "truncated", "prompt_tokens", "completion_tokens", "cost_usd", "latency_s", "judge_calls",
+                           "checks"),
                 judgment_rows,
                 stamp=("created_at",))
     return n

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from throwaway_db import ROOT, throwaway_database
+from throwaway_db import ROOT, add_service_arguments, run_on_services
 
 URLS = {"static file (baseline)": "/static/arena.css", "/leaderboard/": "/leaderboard/",
         "/api/v1/leaderboard": "/api/v1/leaderboard"}
@@ -42,8 +42,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/arena_bench")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    add_service_arguments(parser)
     parser.add_argument("--recompute-nice", type=int, default=10,
                         help="CPU priority of the background recompute (0: the same as the web server)")
     parser.add_argument("--recompute-loop", type=float, help=argparse.SUPPRESS)
@@ -51,10 +50,7 @@ def main() -> None:
     if args.recompute_loop is not None:
         recompute_loop(args.recompute_loop)
         return
-    os.environ["DATABASE_URL"] = args.postgres
-    os.environ["REDIS_URL"] = args.redis
-    with throwaway_database():
-        run(args)
+    run_on_services(args, run)
 
 
 def run(args: argparse.Namespace) -> None:

@@ -28,3 +28,17 @@ def throwaway_database() -> Iterator[None]:
         yield
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def add_service_arguments(parser) -> None:
+    """``--postgres`` and ``--redis``: where a benchmark that needs both makes its throwaway database."""
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/arena_bench")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+
+
+def run_on_services(args, run) -> None:
+    """``run(args)`` with Django on a throwaway database of ``args.postgres`` and the cache on ``args.redis``."""
+    os.environ["DATABASE_URL"] = args.postgres
+    os.environ["REDIS_URL"] = args.redis
+    with throwaway_database():
+        run(args)

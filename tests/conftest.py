@@ -7,6 +7,16 @@ from arena.scopes import SCOPES
 
 
 @pytest.fixture
+def local_cache(settings):
+    """A local-memory cache, for query counts: the cache is Redis in production (no SQL), while the tests'
+    default database cache would add a query per cache read."""
+    from django.core.cache import cache
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
+
+
+@pytest.fixture
 def make_token(db, django_user_model):
     """``make_token("read,upload")``: a new token with those scopes, for a user of its own."""
     made = []

@@ -1,7 +1,8 @@
 """Small factories for domain tests: named, explicit, no fixture files."""
 
 from arena import judging, tournaments
-from arena.models import Competitor, Dataset, JudgeConfig, Output, Prompt, Rubric
+from arena.lifecycle import create_tournament
+from arena.models import Competitor, Dataset, JudgeConfig, Output, Prompt, Rubric, Tournament
 
 
 def rubric() -> Rubric:
@@ -46,3 +47,16 @@ def judge_all(tournament) -> None:
         if not pending:
             return
         judge(match_ids=pending)
+
+
+def running_round_robins(count: int) -> None:
+    """Grow to ``count`` running round robins of three models on one prompt, each with two of its three
+    matches judged (progress, spending and an ETA to show): lists of every length from one setup."""
+    if not Competitor.objects.filter(name__in=["m1", "m2", "m3"]).exists():
+        prompts_with_outputs({"m1": 3, "m2": 5, "m3": 8}, prompts=1)
+    competitors = Competitor.objects.filter(name__in=["m1", "m2", "m3"])
+    judge_config = JudgeConfig.objects.filter(name="fake").first() or fake_judge("fake")
+    for i in range(Tournament.objects.count(), count):
+        tournament = create_tournament(name=f"cup-{i:02}", judge_config=judge_config, competitors=competitors,
+                                       schedule="round_robin")
+        judge(match_ids=list(tournament.matches.values_list("pk", flat=True)[:2]))

@@ -7,23 +7,37 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import field_validator, model_validator
 
 from .. import lifecycle, limits, progress, tasks
 from ..judge_configs import JudgeConfigError, check_options, create_judge_config, judge_view
-from ..models import Competitor, JudgeConfig, Match, Tournament
+from ..models import Competitor, JudgeConfig, Match, Prompt, Tournament
+from ..ratings.quality import STOP_RULES
 from ..tournaments import TournamentError
 from . import auth
 from .auth import scoped
+from .pages import Pages
 
 router = Router(tags=["tournaments"])
 
 
+def _documented(**schema) -> dict:
+    """OpenAPI constraints that the front door (``lifecycle.open_tournament``) checks, stated for clients
+    and fuzzers; the front door stays the check, with a 400 naming the problem."""
+    return {"json_schema_extra": schema}
+
+
+NAME = {"type": "string", "pattern": limits.NAME_PATTERN, "maxLength": limits.column_chars(Competitor, "name")}
+OPTIONAL_NAME = {**NAME, "pattern": limits.OPTIONAL_NAME_PATTERN}
+
+
 class PromptsIn(Schema):
-    dataset: str = ""
-    category: str = ""
-    ids: list[str] = []
+    dataset: str = Field("", **_documented(**OPTIONAL_NAME))
+    category: str = Field("", **_documented(
+        **{**OPTIONAL_NAME, "maxLength": limits.column_chars(Tournament, "category")}))
+    ids: list[str] = Field([], **_documented(items={"type": "string", "pattern": limits.TEXT_PATTERN, "minLength": 1,
+                                                    "maxLength": limits.column_chars(Prompt, "external_id")}))
 
 
 class BudgetIn(Schema):
@@ -44,21 +58,28 @@ class BudgetIn(Schema):
 
 class StopIn(Schema):
     rule: str = Field(description="'top_k' (the k best separated from the rest), 'neighbours' (every adjacent "
-                                  "pair separated) or 'separability' (share of separated pairs >= value)")
+                                  "pair separated) or 'separability' (share of separated pairs >= value)",
+                      **_documented(enum=list(STOP_RULES)))
     value: float | None = Field(None, description="k for top_k, the share for separability")
 
 
 class TournamentIn(Schema):
-    name: str
+    name: str = Field(**_documented(**NAME))
     schedule: str = Field(description="anchor, single_elimination, round_robin, adaptive or groupwise "
-                                      "(groups of the listwise judge's group_size per prompt)")
-    models: list[str]
+                                      "(groups of the listwise judge's group_size per prompt)",
+                          **_documented(enum=list(lifecycle.SCHEDULE_NAMES)))
+    models: list[str] = Field(description="at least two models, each with outputs on the prompts",
+                              **_documented(items=NAME, minItems=2))
     prompts: PromptsIn = PromptsIn()
-    judge: str | int = Field(description="judge configuration name (its latest version) or id")
-    anchor: str = Field("", description="anchor schedule only; default: the suggested (median) model")
+    judge: str | int = Field(description="judge configuration name (its latest version) or id",
+                             **_documented(anyOf=[NAME, {"type": "integer", "minimum": 1,
+                                                         "maximum": limits.BIGINT_MAX}]))
+    anchor: str = Field("", description="anchor schedule only; default: the suggested (median) model",
+                        **_documented(**OPTIONAL_NAME))
     brackets_per_prompt: int = Field(1, ge=1, le=lifecycle.MAX_BRACKETS_PER_PROMPT,
                                      description="single_elimination: independent brackets per prompt")
-    seeding: str = Field("random", description="single_elimination: 'random' or 'rating' (strong vs weak first)")
+    seeding: str = Field("random", description="single_elimination: 'random' or 'rating' (strong vs weak first)",
+                         **_documented(enum=["random", "rating"]))
     budget: BudgetIn = BudgetIn()
     seed: int | None = Field(None, ge=0, le=limits.BIGINT_MAX)
     start: bool = Field(True, description="false: only estimate, and keep the tournament as a draft")
@@ -153,14 +174,15 @@ def create_tournament(request: HttpRequest, body: TournamentIn):
 
 
 @router.get("/tournaments", response=list[TournamentOut], summary="List tournaments, newest first")
-@paginate(LimitOffsetPagination)
+@paginate(Pages, rows=progress.tournament_summaries)
 def list_tournaments(request: HttpRequest):
-    return [progress.tournament_summary(t) for t in Tournament.objects.select_related("judge_config")[:500]]
+    return Tournament.objects.select_related("judge_config").order_by("-created_at", "-pk")
 
 
 @router.get("/tournaments/{tournament_id}", response={200: TournamentOut, 404: ErrorOut}, summary="One tournament")
 def get_tournament(request: HttpRequest, tournament_id: int):
-    return progress.tournament_summary(get_object_or_404(Tournament, pk=tournament_id))
+    return progress.tournament_summary(get_object_or_404(Tournament.objects.select_related("judge_config"),
+                                                       pk=tournament_id))
 
 
 # Declared before the generic action route, which would otherwise take "models" as an action.
@@ -233,7 +255,7 @@ class MatchOut(Schema):
 
 
 @router.get("/matches", response=list[MatchOut], summary="Matches with both orders' verdicts and rationale")
-@paginate(LimitOffsetPagination)
+@paginate(Pages, rows=progress.match_dicts)
 def list_matches(request: HttpRequest, filters: Query[MatchFilter]):
     if filters.model:
         try:
@@ -244,7 +266,7 @@ def list_matches(request: HttpRequest, filters: Query[MatchFilter]):
         raise HttpError(400, f"tournament must be an id from 1 to {limits.INT_MAX}")
     if filters.status and filters.status not in Match.Status.values:
         raise HttpError(400, f"unknown status {filters.status!r}; one of {', '.join(Match.Status.values)}")
-    return progress.match_rows(tournament=filters.tournament, status=filters.status, model=filters.model)
+    return progress.matches(tournament=filters.tournament, status=filters.status, model=filters.model)
 
 
 class JudgeIn(Schema):

@@ -7,19 +7,19 @@ from typing import Annotated, Any
 from django.conf import settings
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import AfterValidator
 
 from .. import ingest
-from ..limits import INT_MAX, check_text, column_chars
+from ..limits import check_text, column_chars
 from ..models import Competitor, Dataset, Prompt
 from ..uploads import BattleRow, OutputRow, PromptRow, UploadError
 from .auth import scoped
+from .pages import Pages
 
 router = Router(tags=["data"])
 
 JSONL_TYPES = {"application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines"}
-MAX_PAGE = 1000
 
 
 class ImportResultOut(Schema):
@@ -64,12 +64,19 @@ def upload_body(row: type, one_of: tuple[str, str]) -> dict:
     """
     schema = row.model_json_schema()
     first, second = one_of
-    schema["oneOf"] = [{"required": [first], "not": {"required": [second]}},
-                       {"required": [second], "not": {"required": [first]}}]
+    # A null counts as not given (the row's check: exactly one of the two is not null).
+    schema["oneOf"] = [_given(schema, first, second), _given(schema, second, first)]
     return {"requestBody": {"required": True, "content": {
         "application/json": {"schema": {"type": "array", "minItems": 1, "items": schema}},
         "application/x-ndjson": {"schema": schema, "description": "one row per line (streamed)"},
     }}}
+
+
+def _given(schema: dict, field: str, other: str) -> dict:
+    """``field`` given (not null) and ``other`` absent or null."""
+    shown = [part for part in schema["properties"][field].get("anyOf", []) if part.get("type") != "null"]
+    return {"required": [field], "properties": {field: shown[0] if len(shown) == 1 else {"not": {"type": "null"}},
+                                                other: {"type": "null"}}}
 
 
 UPLOAD_DOC = (" Body: a JSON array, or JSON Lines with Content-Type application/x-ndjson."
@@ -129,14 +136,6 @@ def _storable(model, field_name: str) -> Any:
 class PromptFilter(Schema):
     dataset: Annotated[str, _storable(Dataset, "name")] | None = None
     category: Annotated[str, _storable(Prompt, "category")] | None = None
-
-
-class Pages(LimitOffsetPagination):
-    """Limit/offset pages with a bounded page size, so that no request reads a whole table."""
-
-    class Input(Schema):
-        limit: int = Field(100, ge=1, le=MAX_PAGE, description=f"rows per page, at most {MAX_PAGE}")
-        offset: int = Field(0, ge=0, le=INT_MAX, description="rows to skip")
 
 
 @router.get("/prompts", response=list[PromptOut], summary="List prompts")

@@ -27,30 +27,38 @@ def leaderboard_page(request: HttpRequest) -> HttpResponse:
     params = _params(request)
     links = _links(params)
     status, rated = 200, True
+    # Sorting and polling swap the board alone; the controls swap the board and the quality section.
+    board_only = bool(request.htmx) and request.htmx.target == "board"
+    # Without a comparison the quality section depends on the board alone: cached with it, in one entry,
+    # so that a page costs few cache round trips (each one waits on Redis, which a busy server feels).
+    with_neighbours = not board_only and not params["compare"]
     try:
         query = _query(params)
         if params["format"] in {"csv", "json"}:
             return _download(board_context(leaderboards.get_leaderboard(query), params), params["format"])
         # The tables and plots are rendered once per snapshot and sort order, then served from the cache.
-        board_html = mark_safe(leaderboards.get_rendered(  # our own template's output, escaped inside
-            query, f"page:{params['sort']}:{params['dir']}", lambda board: render_to_string(
-                "leaderboard.html#board", {"params": params, **links, **board_context(board, params)})))
+        variant = f"page:{params['sort']}:{params['dir']}" + (":neighbours" if with_neighbours else "")
+        results_html = mark_safe(leaderboards.get_rendered(  # our own template's output, escaped inside
+            query, variant, lambda board: _board_html(board, params, links)
+            + (quality.neighbours_section(board) if with_neighbours else "")))
     except leaderboards.LeaderboardError as exc:
-        board_html, status, rated = _problem(str(exc), params, links), 400, False
+        results_html, status, rated = _problem(str(exc), params, links), 400, False
     except ratings.RatingError as exc:
-        board_html, rated = _problem(f"These battles cannot be rated: {exc}", params, links), False
-    # Sorting and polling swap the board alone; the controls swap the board and the quality section.
-    quality_html = quality.section(query, params["compare"]) if rated else ""
+        results_html, rated = _problem(f"These battles cannot be rated: {exc}", params, links), False
+    if rated and not board_only and params["compare"]:
+        results_html += quality.section(query, params["compare"])
     if request.htmx:
-        return HttpResponse(board_html if request.htmx.target == "board" else board_html + quality_html,
-                            status=status)
+        return HttpResponse(results_html, status=status)
     # New models or tournaments show up in the controls within CONTROLS_SECONDS, new sources at once.
     controls_html = mark_safe(leaderboards.cached_text(  # our own template's output, escaped inside
         f"controls:{sorted(params.items())}", lambda: render_to_string(
             "leaderboard.html#controls", {"params": params, "controls": _controls()}), timeout=CONTROLS_SECONDS))
-    context = {"params": params, "controls_html": controls_html, "board_html": board_html,
-               "quality_html": quality_html, **links}
+    context = {"params": params, "controls_html": controls_html, "results_html": results_html, **links}
     return render(request, "leaderboard.html", context, status=status)
+
+
+def _board_html(board: dict, params: dict, links: dict) -> str:
+    return render_to_string("leaderboard.html#board", {"params": params, **links, **board_context(board, params)})
 
 
 def _problem(message: str, params: dict, links: dict) -> str:

@@ -11,7 +11,8 @@ from ..models import Tournament
 
 
 def section(query: leaderboards.LeaderboardQuery, compare: str) -> SafeString:
-    """The leaderboard page's section: neighbours always, quality against ``compare`` when one is chosen."""
+    """The leaderboard page's section with quality against ``compare`` (a second board, so not cached
+    with the first); without one, the page caches ``neighbours_section`` with its board."""
     context: dict = {"compare": compare}
     try:
         context["neighbours"] = _texts(quality.neighbours(leaderboards.get_leaderboard(query)))
@@ -20,6 +21,13 @@ def section(query: leaderboards.LeaderboardQuery, compare: str) -> SafeString:
     except (leaderboards.LeaderboardError, ratings.RatingError) as exc:
         context["quality_problem"] = str(exc)
     return mark_safe(render_to_string("_quality.html", context))  # our template's output, escaped inside
+
+
+def neighbours_section(board: dict) -> str:
+    """The section for one board: what each pair of neighbours' battles can detect. It depends on the board
+    alone, so the page renders it once per snapshot with the board (its power calculation for 100 models
+    costs more CPU than the rest of the page: benchmarks/leaderboard_page_cpu.py)."""
+    return render_to_string("_quality.html", {"compare": "", "neighbours": _texts(quality.neighbours(board))})
 
 
 def tournament_section(tournament: Tournament) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django import forms
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -23,9 +24,15 @@ SCHEDULES = [("round_robin", "Round robin: every pair on every prompt"),
              ("groupwise", "Groupwise: groups of k per prompt, one call per group (listwise judges)")]
 
 
+LIST_PAGE = 100
+
+
 def tournament_list(request):
-    rows = [progress.tournament_summary(t) for t in Tournament.objects.select_related("judge_config")[:100]]
-    return render(request, "tournaments/list.html", {"tournaments": rows, "can_run": user_may(request.user, RUN)})
+    """Newest first, a page at a time (?page=2): sliced in SQL, summaries in two queries per page."""
+    newest = Tournament.objects.select_related("judge_config").order_by("-created_at", "-pk")
+    page = Paginator(newest, LIST_PAGE).get_page(request.GET.get("page"))
+    return render(request, "tournaments/list.html", {"tournaments": progress.tournament_summaries(page.object_list),
+                                                     "page": page, "can_run": user_may(request.user, RUN)})
 
 
 class TournamentForm(forms.Form):

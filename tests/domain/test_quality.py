@@ -4,7 +4,7 @@ and on small boards made here."""
 import pytest
 from django.urls import reverse
 
-from arena import lifecycle
+from arena import leaderboards, lifecycle
 from arena.demo_vicuna80 import load_vicuna80
 from arena.models import Competitor, HumanVote, ImportedBattle, Output, Tournament
 from tests import factories
@@ -242,3 +242,21 @@ def test_a_bad_stop_rule_is_refused_and_creates_nothing(api, schedule, stop, mes
                                content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {api.token}")
     assert response.status_code == 400 and message in response.json()["detail"]
     assert not Tournament.objects.exists()
+
+
+def test_the_neighbours_section_follows_each_new_snapshot_of_the_board(client, api, local_cache):
+    # The section is rendered once per snapshot and served from the cache with it (Redis in production).
+    def battles(first: int, count: int) -> list[dict]:
+        return [{"id": f"b{i}", "model_a": "alpha", "model_b": "beta", "winner": "model_a", "source": "reviews"}
+                for i in range(first, first + count)]
+
+    def neighbours_row() -> str:
+        page = client.get(reverse("leaderboard"), {"source": "reviews"}).content.decode()
+        return page[page.index("alpha › beta"):][:60]
+
+    assert api.post_rows("battles", battles(0, 10)).status_code == 201
+    assert "<td>10 (0)</td>" in neighbours_row()
+    assert "<td>10 (0)</td>" in neighbours_row()  # served from the cache
+    assert api.post_rows("battles", battles(10, 15)).status_code == 201
+    leaderboards.recompute_stale()  # the beat task
+    assert "<td>25 (0)</td>" in neighbours_row()
