@@ -215,18 +215,20 @@ def _verdicts(match: Match, judgment) -> list[dict]:
     if views and (views[0]["v"].get("extra") or {}).get("pair_criteria"):
         # Both stored verdicts hold the same criteria (judged together, once): shown once, in the
         # stored order, by model name.
-        views[0]["pair_criteria"] = _pair_criteria(views[0]["v"], {"a": a, "b": b, "tie": "tie"})
+        views[0]["pair_criteria"] = _pair_criteria(views[0]["v"], a, b)
         views[0]["criteria"] = []
         views = views[:1]
     return views
 
 
-def _pair_criteria(verdict: dict, names: dict) -> dict:
+def _pair_criteria(verdict: dict, first: str, second: str) -> dict:
+    """The criteria rows with winners as the page's slot letters (A is the match's first output)."""
     data = verdict["extra"]["pair_criteria"]
-    rows = [{**row, **{k: names.get(row.get(k), "?") for k in ("forward", "backward", "winner")}}
+    letters = {"a": "A", "b": "B", "tie": "tie"}
+    rows = [{**row, **{k: letters.get(row.get(k), "?") for k in ("forward", "backward", "winner")}}
             for row in data.get("criteria", [])]
     return {"rows": rows, "rejected": data.get("rejected", []), "decided_by": data.get("decided_by", ""),
-            "via": data.get("via", ""), "first": names["a"], "second": names["b"]}
+            "via": data.get("via", ""), "first": first, "second": second}
 
 
 def _panel(verdict: dict, names: dict) -> dict | None:

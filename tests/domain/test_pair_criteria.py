@@ -40,7 +40,8 @@ def test_a_pair_criteria_judgment_stores_the_criteria_their_verdicts_and_its_cal
     assert "Criteria the judge wrote for this pair (4, decided by weighted mean)" in page
     assert "&lt;script&gt;alert(&#x27;criterion&#x27;)&lt;/script&gt; covers {{ secret }}" in page
     assert "<script>alert(" not in page
-    assert "Rejected lines (1)" in page and "long shown first" in page
+    assert "Rejected lines (1)" in page and (
+        f"A is {judgment.match.competitor_a.name}, B is {judgment.match.competitor_b.name}" in page)
 
 
 def test_junk_criteria_leave_the_match_to_retry_with_a_parse_error_not_a_verdict():
