@@ -6,6 +6,7 @@ import json
 import pytest
 from django.urls import reverse
 
+from arena import estimates
 from arena.judge_configs import JudgeConfigError, create_judge_config
 from arena.lifecycle import create_tournament
 from arena.models import JudgeConfig, Judgment
@@ -80,6 +81,17 @@ def test_a_pair_criteria_judge_can_sit_on_a_panel():
     members = judgment.forward["extra"]["panel"]["members"]
     assert [m["name"] for m in members] == ["criteria v1", "longer v1"]
     assert members[0]["calls"] == 1 + 2 * 3
+
+
+def test_the_estimate_counts_one_generation_and_both_orders_of_five_criteria_per_match():
+    factories.rubric()
+    competitors = factories.prompts_with_outputs({"short": 5, "long": 60, "mid": 30}, prompts=2)
+    tournament = create_tournament(name="t", judge_config=criteria_judge(), competitors=competitors,
+                                   schedule="round_robin")
+    # 3 pairs on each of 2 prompts; the number of criteria is unknown before: the middle of 3-8 is guessed.
+    assert estimates.estimate(tournament=tournament).judge_calls == 6 * (1 + 2 * estimates.PAIR_CRITERIA_GUESS)
+    factories.judge_all(tournament)
+    assert sum(Judgment.objects.filter(match__tournament=tournament).values_list("judge_calls", flat=True)) == 6 * 7
 
 
 def test_create_judge_config_refuses_listwise_options_on_a_pair_criteria_judge():
