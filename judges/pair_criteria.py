@@ -54,9 +54,11 @@ class ParsedCriteria:
     rejected: tuple[tuple[str, str], ...]  # (the line, shortened; why it was rejected)
 
 
-def parse_pair_criteria(text: str) -> ParsedCriteria:
+def parse_pair_criteria(text: str, *, copied: Sequence[str] = ()) -> ParsedCriteria:
     """The criteria in a judge's answer; ``JudgeError`` (retryable: an unparsable output) when fewer
-    than ``MIN_CRITERIA`` usable ones are found. Lines without a ``[type]`` are the judge's prose."""
+    than ``MIN_CRITERIA`` usable ones are found. Lines without a ``[type]`` are the judge's prose.
+    ``copied``: criteria texts the judge was shown as an example; a small model repeats them word for
+    word, and they are about another question, so they are rejected."""
     accepted: list[PairCriterion] = []
     rejected: list[tuple[str, str]] = []
     for line in text.splitlines()[:MAX_LINES_READ]:
@@ -64,7 +66,7 @@ def parse_pair_criteria(text: str) -> ParsedCriteria:
         if not found:
             continue
         kind, body = found.group(1).strip().lower(), found.group(2)
-        problem = _problem(kind, body, accepted)
+        problem = "copied from the worked example" if body in copied else _problem(kind, body, accepted)
         if problem:
             rejected.append((line.strip()[:120], problem))
         else:

@@ -319,9 +319,10 @@ PAIR_CRITERIA_ASK = (
     "where type is one of: fatal (a flaw that alone makes an answer unacceptable, such as a wrong "
     "final answer), core (essential), important (matters), highlight (a welcome extra)."
 )
-_PAIR_CRITERIA_EXAMPLE = (
-    "[fatal] States that 3 km is 3,000 m.\n[core] Shows the conversion factor of 1,000.\n"
-    "[highlight] Keeps the answer to one line."
+PAIR_CRITERIA_EXAMPLE = (
+    ("fatal", "States that 3 km is 3,000 m."),
+    ("core", "Shows the conversion factor of 1,000."),
+    ("highlight", "Keeps the answer to one line."),
 )
 
 
@@ -337,7 +338,7 @@ def render_pair_criteria(task: PairTask, *, style: Style, budget: int | None, co
     else:
         question, a, b, _, _ = _PAIR_EXAMPLES[1]
         example = _join(exchange_block((question,), {"response_a": (a,), "response_b": (b,)}),
-                        f"Criteria:\n{_PAIR_CRITERIA_EXAMPLE}")
+                        "Criteria:\n" + "\n".join(f"[{kind}] {text}" for kind, text in PAIR_CRITERIA_EXAMPLE))
         header = _join(PAIRWISE_SYSTEM, PAIR_CRITERIA_ASK, "A worked example comes first, then the case.")
         prompt = _document(header, [example], _join(reference, shown, "Criteria:"))
     return Rendered(prompt, cut_a or cut_b)

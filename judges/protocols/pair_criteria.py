@@ -22,7 +22,7 @@ from judges.base import Completion, Criterion, CriterionResult, JudgeError, Labe
 from judges.both_orders import unswap
 from judges.pair_criteria import PairCriterion, ParsedCriteria, aggregate, both_orders_winner, parse_pair_criteria
 from judges.parsing import label_for_winner, label_winner, parse_verdict_first, winner_from_prob
-from judges.prompts import PAIR_LABELS, Rendered, render_pair_criteria, render_pairwise
+from judges.prompts import PAIR_CRITERIA_EXAMPLE, PAIR_LABELS, Rendered, render_pair_criteria, render_pairwise
 from judges.protocols.common import ProtocolJudge, call_on_ok, each, label_probability
 
 CRITERIA_MAX_NEW_TOKENS = 256  # eight lines of at most ~30 tokens
@@ -152,7 +152,7 @@ class PairCriteriaJudge(ProtocolJudge):
 
 def _parse(answer: str) -> ParsedCriteria | JudgeError:
     try:
-        return parse_pair_criteria(answer)
+        return parse_pair_criteria(answer, copied=[text for _, text in PAIR_CRITERIA_EXAMPLE])
     except JudgeError as exc:
         return exc
 

@@ -16,6 +16,7 @@ from judges.pair_criteria import (
     both_orders_winner,
     parse_pair_criteria,
 )
+from judges.prompts import PAIR_CRITERIA_EXAMPLE
 from judges.registry import build_judge, spec_fingerprint
 from tests.judges.helpers import make_task
 
@@ -65,6 +66,16 @@ def test_fewer_than_three_usable_criteria_is_a_retryable_parse_failure(text):
     with pytest.raises(JudgeError) as failed:
         parse_pair_criteria(text)
     assert failed.value.retryable and "usable criteria" in str(failed.value)
+
+
+def test_criteria_copied_from_the_worked_example_are_rejected():
+    # Seen with Gemma 3 270M behind llama.cpp: it repeats the example's criteria about another question.
+    judge = fake_judge(replies=["\n".join(f"[{kind}] {text}" for kind, text in PAIR_CRITERIA_EXAMPLE)])
+    (verdict, _) = judge.judge_many([make_task(), make_task().swapped()])
+    assert isinstance(verdict, JudgeError) and "0 usable criteria" in str(verdict)
+    parsed = parse_pair_criteria("[core] one\n[core] two\n[core] three\n[core] four", copied=["two"])
+    assert [c.text for c in parsed.accepted] == ["one", "three", "four"]
+    assert parsed.rejected == (("[core] two", "copied from the worked example"),)
 
 
 def test_criterion_text_that_looks_like_code_is_kept_as_plain_text():
