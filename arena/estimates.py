@@ -29,6 +29,7 @@ from .ratings import power
 
 # The judge's template around the prompt and outputs (instructions, rubric, labels), in tokens.
 TEMPLATE_TOKENS = 150
+PAIR_CRITERIA_GUESS = 5  # criteria a pair_criteria judge writes per match (it may write 3 to 8)
 RECENT_JUDGMENTS = 50
 TIE_RATE_JUDGMENTS = 500  # the judge's latest judgments that set the expected tie rate
 
@@ -73,6 +74,11 @@ def estimate(*, tournament: Tournament) -> Estimate:
         # Each output is scored once and its score reused in all its matches (the score cache).
         calls = sum(len(by_competitor) for by_competitor in outputs.values()) if matches - hits // orders > 0 else 0
         prompt_tokens = round(calls * (text + answer + template))
+    elif config.protocol == JudgeConfig.Protocol.PAIR_CRITERIA:
+        # One generation (the criteria) and both orders of each criterion per match, whatever ``orders``;
+        # how many criteria the judge writes is not known before: the middle of 3-8 is the guess.
+        calls = max(0, matches - hits // orders) * (1 + 2 * PAIR_CRITERIA_GUESS)
+        prompt_tokens = round(calls * (text + 2 * answer + template))
     else:
         per_order = len(config.rubric.criteria) if config.protocol == JudgeConfig.Protocol.PER_CRITERION else 1
         calls = max(0, matches * orders - hits) * per_order

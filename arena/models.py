@@ -225,6 +225,7 @@ class JudgeConfig(Versioned):
         PMI = "pmi"
         LISTWISE = "listwise"
         PANEL = "panel"
+        PAIR_CRITERIA = "pair_criteria"
 
     SPEC_FIELDS = ("backend", "model", "protocol", "prompt_style", "params", "options", "rubric_id", "both_orders")
 

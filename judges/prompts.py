@@ -24,6 +24,9 @@ PAIRWISE_VERSION = 2  # 2: the generate mode asks for the verdict first, the rea
 CRITERIA_VERSION = 1
 POINTWISE_VERSION = 1
 PROMPT_VERSIONS = {"pairwise": PAIRWISE_VERSION, "criteria": CRITERIA_VERSION, "pointwise": POINTWISE_VERSION}
+# Not in PROMPT_VERSIONS, which every judge's fingerprint holds: the registry adds it for pair_criteria
+# judges only, so no other judge's cache is thrown away.
+PAIR_CRITERIA_VERSION = 1
 
 Style = Literal["chat", "completion"]
 Mode = Literal["generate", "logprob"]
@@ -305,6 +308,39 @@ def render_criteria(task: PairTask, *, style: Style, budget: int | None, count_t
         header = _join(PAIRWISE_SYSTEM, rubric, CRITERIA_ASK.format(names="the criteria listed with each case"))
         case = _join(f"Criteria to cover: {names}.", reference, shown, "Reasoning:")
         prompt = _document(header, [example], case)
+    return Rendered(prompt, cut_a or cut_b)
+
+
+# --- pair-specific criteria: the judge writes the criteria for this pair (judges.pair_criteria) ----------
+
+PAIR_CRITERIA_ASK = (
+    "Do not pick a winner yet. Write 3 to 8 criteria that a good answer to this question must meet, "
+    "each specific to this question, one per line, exactly in this form:\n[type] criterion\n"
+    "where type is one of: fatal (a flaw that alone makes an answer unacceptable, such as a wrong "
+    "final answer), core (essential), important (matters), highlight (a welcome extra)."
+)
+PAIR_CRITERIA_EXAMPLE = (
+    ("fatal", "States that 3 km is 3,000 m."),
+    ("core", "Shows the conversion factor of 1,000."),
+    ("highlight", "Keeps the answer to one line."),
+)
+
+
+def render_pair_criteria(task: PairTask, *, style: Style, budget: int | None, count_tokens: CountTokens) -> Rendered:
+    """The prompt asking the judge to write the criteria for this pair (not to judge it)."""
+    _check_turns(task)
+    out_a, cut_a = truncate_turns(task.output_a_turns, budget, count_tokens)
+    out_b, cut_b = truncate_turns(task.output_b_turns, budget, count_tokens)
+    shown = exchange_block(task.prompt_turns, {"response_a": out_a, "response_b": out_b})
+    reference = reference_block(task.reference_turns)
+    if style == "chat":
+        prompt = _chat(PAIRWISE_SYSTEM, _join(rubric_block(task.rubric), reference, shown, PAIR_CRITERIA_ASK))
+    else:
+        question, a, b, _, _ = _PAIR_EXAMPLES[1]
+        example = _join(exchange_block((question,), {"response_a": (a,), "response_b": (b,)}),
+                        "Criteria:\n" + "\n".join(f"[{kind}] {text}" for kind, text in PAIR_CRITERIA_EXAMPLE))
+        header = _join(PAIRWISE_SYSTEM, PAIR_CRITERIA_ASK, "A worked example comes first, then the case.")
+        prompt = _document(header, [example], _join(reference, shown, "Criteria:"))
     return Rendered(prompt, cut_a or cut_b)
 
 

@@ -5,13 +5,13 @@ Spec format::
     {
         "backend": "transformers" | "openai" | "fake",
         "model": str,                         # backend-specific: path, HF id, served model name
-        "protocol": "logprob" | "generate" | "per_criterion" | "pointwise",
+        "protocol": "logprob" | "generate" | "per_criterion" | "pointwise" | "listwise" | "pair_criteria" | ...,
         "prompt_style": "chat" | "completion",  # default "chat"
         "params": {...},                      # backend params, see each backend's docstring
         "max_output_tokens": int | None,      # budget outputs are cut to (default 2048; None: no cut)
         "max_new_tokens": int,                # generation limit (default: the protocol's; generate 80, others 512)
         "tie_margin": float,                  # |prob_a - 0.5| <= margin is a tie (default 0)
-        "via": "generate" | "logprob",        # per_criterion (default generate), pointwise (default logprob)
+        "via": "generate" | "logprob",        # per_criterion (default generate), pointwise, pair_criteria (logprob)
         "rubric": {"name", "version", "instructions", "criteria": [{"name", "description", "weight"}]},
     }
 
@@ -32,7 +32,7 @@ from judges.cache import ScoreCache
 from judges.listwise import LISTWISE_VERSION
 from judges.panel import panel_settings
 from judges.policy import SecretPolicy
-from judges.prompts import PROMPT_VERSIONS, rubric_from_dict
+from judges.prompts import PAIR_CRITERIA_VERSION, PROMPT_VERSIONS, rubric_from_dict
 from judges.protocols import PROTOCOLS, JudgeOptions, ListwiseProtocolJudge, PointwiseJudge, ProtocolJudge
 from judges.protocols.listwise import LISTWISE_SPEC_KEYS, listwise_settings
 
@@ -48,7 +48,7 @@ SPEC_KEYS = {
     "max_new_tokens", "tie_margin", "via", "rubric", "length_rule_chars",
     *LISTWISE_SPEC_KEYS, *PANEL_SPEC_KEYS,
 }  # fmt: skip
-DEFAULT_VIA = {"per_criterion": "generate", "pointwise": "logprob", "listwise": "logprob"}
+DEFAULT_VIA = {"per_criterion": "generate", "pointwise": "logprob", "listwise": "logprob", "pair_criteria": "logprob"}
 # The numeric options' ranges, as keyword bounds (``at_least``, ``at_most``, ``below``, ``whole``):
 # checked here for the worker, and by the arena (``arena.limits.number_problem``) when a
 # configuration is saved. Token counts fit a 32-bit integer, as every backend's limit does.
@@ -221,5 +221,7 @@ def spec_fingerprint(spec: Mapping[str, Any]) -> str:
     if spec.get("protocol") == "listwise":
         # Only for listwise judges, so every other judge's fingerprint (and cache) stays as it was.
         payload["listwise"] = {**listwise_settings(spec).__dict__, "version": LISTWISE_VERSION}
+    if spec.get("protocol") == "pair_criteria":
+        payload["pair_criteria_version"] = PAIR_CRITERIA_VERSION
     encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()

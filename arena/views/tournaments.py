@@ -207,6 +207,8 @@ def _verdicts(match: Match, judgment) -> list[dict]:
         first_title = "Listwise judgment of the group"
     elif (judgment.forward or {}).get("extra", {}).get("panel"):
         first_title = "The panel (each member in both orders)"
+    elif (judgment.forward or {}).get("extra", {}).get("pair_criteria"):
+        first_title = "Pair-specific criteria (each judged in both orders)"
     shown = [(first_title, judgment.forward, a, b), ("Output B shown first", judgment.backward, b, a)]
     views = []
     for title, verdict, first, second in shown:
@@ -217,7 +219,23 @@ def _verdicts(match: Match, judgment) -> list[dict]:
         views.append({"title": title, "first": first, "v": verdict, "criteria": criteria,
                       "winner": names.get(verdict.get("winner"), verdict.get("winner")),
                       "listwise": _listwise(verdict), "panel": _panel(verdict, names)})
+    if views and (views[0]["v"].get("extra") or {}).get("pair_criteria"):
+        # Both stored verdicts hold the same criteria (judged together, once): shown once, in the
+        # stored order, by model name.
+        views[0]["pair_criteria"] = _pair_criteria(views[0]["v"], a, b)
+        views[0]["criteria"] = []
+        views = views[:1]
     return views
+
+
+def _pair_criteria(verdict: dict, first: str, second: str) -> dict:
+    """The criteria rows with winners as the page's slot letters (A is the match's first output)."""
+    data = verdict["extra"]["pair_criteria"]
+    letters = {"a": "A", "b": "B", "tie": "tie"}
+    rows = [{**row, **{k: letters.get(row.get(k), "?") for k in ("forward", "backward", "winner")}}
+            for row in data.get("criteria", [])]
+    return {"rows": rows, "rejected": data.get("rejected", []), "decided_by": data.get("decided_by", ""),
+            "via": data.get("via", ""), "first": first, "second": second}
 
 
 def _panel(verdict: dict, names: dict) -> dict | None:

@@ -21,6 +21,9 @@ A listwise prompt (``<response_A>``, ``<response_B>``, ... of ``judges.listwise`
 probabilities by the same preferences ("first": label A always 0.8) and, from ``complete``, a
 ranking line ("Ranking: C > A > B").
 
+A pair-criteria prompt (``judges.prompts.render_pair_criteria``: "Write 3 to 8 criteria") gets
+``FAKE_CRITERIA`` from ``complete``: one criterion of each weighted type, each labelled as the fake's.
+
 ``calls`` records every backend call as (method, number of prompts), so tests can count work.
 """
 
@@ -38,6 +41,12 @@ from typing import Any, TypeVar
 from judges.base import Completion, ConfigurationError, JudgeError, LabelScores, Prompt, SequenceScores
 
 PREFERENCES = ("longer", "shorter", "first", "hash")
+FAKE_CRITERIA = (
+    "Fake criteria (the fake backend's, the same for every pair):\n"
+    "[core] FAKE: answers the question asked.\n"
+    "[important] FAKE: gives enough detail.\n"
+    "[highlight] FAKE: reads well."
+)
 T = TypeVar("T")
 
 
@@ -194,6 +203,8 @@ class FakeBackend:
         if self.replies:
             reply = self.replies[self._reply_index % len(self.replies)]
             self._reply_index += 1
+        elif "Write 3 to 8 criteria" in text and "Judge only this criterion" not in text:
+            reply = FAKE_CRITERIA
         elif (listwise := self.listwise_probs(text)) is not None:
             ranked = sorted(range(len(listwise)), key=lambda i: -listwise[i])
             reply = "Ranked by length.\nRanking: " + " > ".join("ABCDEFGH"[i] for i in ranked)

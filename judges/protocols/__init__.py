@@ -6,6 +6,8 @@
 - ``pointwise``: each output scored alone (cached), the pair decided by the score difference.
 - ``listwise``: k answers in one call, read from the first label's probabilities or a generated
   ranking, over several permutations (``judges.listwise``); a pair is a group of two.
+- ``pair_criteria``: the judge writes 3-8 typed criteria for the pair, judges each in both orders, and
+  code aggregates them (a fatal criterion decides alone, else weights 5/2/1; ``judges.pair_criteria``).
 - ``likelihood`` / ``pmi``: each output's mean per-token log-likelihood given the prompt (or its
   pointwise mutual information with the prompt); for base models that cannot follow instructions.
 """
@@ -15,6 +17,7 @@ from judges.protocols.generate import GenerateJudge
 from judges.protocols.likelihood import LikelihoodJudge, PmiJudge
 from judges.protocols.listwise import ListwiseProtocolJudge
 from judges.protocols.logprob import LogprobJudge
+from judges.protocols.pair_criteria import PairCriteriaJudge
 from judges.protocols.per_criterion import PerCriterionJudge
 from judges.protocols.pointwise import PointwiseJudge
 
@@ -26,6 +29,7 @@ PROTOCOLS: dict[str, type[ProtocolJudge]] = {
     "likelihood": LikelihoodJudge,
     "pmi": PmiJudge,
     "listwise": ListwiseProtocolJudge,
+    "pair_criteria": PairCriteriaJudge,
 }
 
 __all__ = [
@@ -35,6 +39,7 @@ __all__ = [
     "LikelihoodJudge",
     "ListwiseProtocolJudge",
     "LogprobJudge",
+    "PairCriteriaJudge",
     "PerCriterionJudge",
     "PmiJudge",
     "PointwiseJudge",

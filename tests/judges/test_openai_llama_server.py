@@ -208,3 +208,19 @@ def test_an_abandoned_stream_stops_the_server_s_generation(llama_server):
     # The 400-token generation never ran to its end, and the next request did not wait for it.
     assert all(int(runs) < 100 for runs in GENERATION_END.findall(log)), GENERATION_END.findall(log)
     assert time.monotonic() - started < 60
+
+
+def test_the_pair_criteria_protocol_stores_criteria_and_their_verdicts_or_fails_visibly(server_url):
+    # A 270M base model may write junk criteria: the pipeline must then say so (a retryable parse
+    # failure), never invent a verdict; when it writes usable ones, each is judged in both orders.
+    judge = build_judge({**spec(server_url, "pair_criteria", "completion"), "max_new_tokens": 160})
+    (result,) = judge_both_orders(judge, [PAIR])
+    if result.combined is None:
+        (error,) = {str(e) for e in result.errors}
+        assert "usable criteria" in error and all(e.retryable for e in result.errors)
+        return
+    details = result.forward.extra["pair_criteria"]
+    assert 3 <= len(details["criteria"]) <= 8
+    assert all(row["kind"] in ("fatal", "core", "important", "highlight") for row in details["criteria"])
+    assert result.forward.extra["scores_computed"] == 1 + 2 * len(details["criteria"])
+    assert result.backward.extra["scores_computed"] == 0 and result.consistent
