@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('arena', '0012_checks_listwise_panel'),
+        ('arena', '0013_snapshot_started_at'),
     ]
 
     operations = [
