@@ -2,7 +2,6 @@
 
 import io
 import json
-import shutil
 
 import pytest
 from playwright.sync_api import expect
@@ -10,27 +9,16 @@ from playwright.sync_api import expect
 from arena import ingest
 from arena.lifecycle import create_tournament
 from tests import factories
+from tests.browser.support import needs_chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test installs it)"),
-]
+pytestmark = [pytest.mark.django_db(transaction=True), needs_chromium]
 
 HOSTILE = '<img src=x onerror="window.pwned=1">'
 
 
 @pytest.fixture
-def browser_page(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the test still reads the database.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page()
-        yield page
-        browser.close()
+def browser_page(browser):
+    return browser.new_page()
 
 
 def upload_battles(rows):

@@ -2,7 +2,6 @@
 and the API docs page renders its operations. Debian's chromium, driven by Playwright."""
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -12,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.support import ARTIFACTS, needs_chromium
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(os.environ.get("ARENA_ARTIFACTS", ROOT / "var" / "artifacts"))
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -43,13 +42,8 @@ def runserver(tmp_path):
 
 
 @pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser.new_page()
-        browser.close()
+def page(browser):
+    return browser.new_page()
 
 
 def test_runserver_pages_have_their_css_and_htmx_and_the_api_docs_render(runserver, page):

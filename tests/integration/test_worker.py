@@ -80,7 +80,7 @@ def wait_for(condition, timeout: float = 90.0) -> bool:
     while time.monotonic() < deadline:
         if condition():
             return True
-        time.sleep(0.25)
+        time.sleep(0.1)  # a cheap check: polling often ends each wait soon after its event
     return False
 
 

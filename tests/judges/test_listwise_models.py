@@ -11,7 +11,6 @@ from judges.backends.transformers import TransformersBackend
 from judges.listwise import GroupTask, ListwiseJudge, ListwiseOptions
 from judges.prompts import DEFAULT_RUBRIC
 from judges.registry import build_judge
-from tests.judges.test_openai_llama_server import llama_server, server_url  # noqa: F401 - the real server fixtures
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +41,7 @@ def test_the_local_transformers_model_ranks_a_group_from_the_first_labels_probab
 
 @pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None,
                     reason='llama-cpp-python is not installed (pip install -e ".[server]")')
-def test_the_llama_cpp_server_ranks_a_group_through_openai_logprobs(server_url):  # noqa: F811
+def test_the_llama_cpp_server_ranks_a_group_through_openai_logprobs(server_url):
     judge = build_judge({"backend": "openai", "model": "gemma-3-270m", "protocol": "listwise",
                          "prompt_style": "completion", "permutations": 3,
                          "params": {"base_url": server_url, "timeout": 120, "max_concurrency": 2}})

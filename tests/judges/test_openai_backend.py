@@ -49,7 +49,7 @@ class Stub:
         self.lock = threading.Lock()
         self.slots: int | None = None  # what GET /props declares; None: 404
         self.sent = 0  # stream lines written
-        self.hung_up = False  # the client closed a stream before its end
+        self.hung_up = threading.Event()  # the client closed a stream before its end
 
     def next_reply(self) -> Reply:
         with self.lock:
@@ -95,8 +95,7 @@ def stub() -> Iterator[tuple[Stub, str]]:
                     with state.lock:
                         state.sent += 1
             except (BrokenPipeError, ConnectionResetError):
-                with state.lock:
-                    state.hung_up = True
+                state.hung_up.set()
 
         def do_GET(self) -> None:
             slots = state.slots
@@ -364,8 +363,7 @@ def test_a_stream_silent_after_its_first_token_is_closed_and_retried_as_a_timeou
     (result,) = backend_for(url, timeout=0.5, max_retries=1).complete([CHAT], max_tokens=8)
     assert isinstance(result, JudgeError) and result.retryable and "no token for 0.5 s" in str(result)
     assert len(state.requests) == 2
-    time.sleep(0.5)
-    assert state.hung_up  # the server saw the client go: it can stop generating
+    assert state.hung_up.wait(timeout=10)  # the server saw the client go: it can stop generating
 
 
 def test_waiting_for_the_first_token_is_allowed_up_to_the_queue_allowance_not_the_idle_limit(stub):

@@ -6,15 +6,8 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import math
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -34,79 +27,9 @@ pytestmark = [
     ),
 ]
 
-STARTUP_DEADLINE_S = 120
 PAIR = make_task(
     "Paris is the capital of France.", "The capital of France is Berlin.", prompt="What is the capital of France?"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_ready(process: subprocess.Popen, url: str) -> None:
-    deadline = time.monotonic() + STARTUP_DEADLINE_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"llama.cpp server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/models", timeout=2).is_success:
-                return
-        except httpx.TransportError:
-            pass  # not listening yet
-        time.sleep(0.5)
-    raise RuntimeError(f"llama.cpp server not ready after {STARTUP_DEADLINE_S} s")
-
-
-@dataclass
-class Server:
-    url: str
-    log: Path
-    offset: int = 0
-
-    def mark(self) -> None:
-        self.offset = self.log.stat().st_size
-
-    def log_since_mark(self) -> str:
-        time.sleep(1.0)  # the server logs a generation's end after its last byte went out
-        with self.log.open("rb") as f:
-            f.seek(self.offset)
-            return f.read().decode("utf-8", "replace")
-
-
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory) -> Iterator[Server]:
-    from judges.weights import default_gguf_path
-
-    port = free_port()
-    path = tmp_path_factory.mktemp("llama") / "server.log"
-    log = path.open("wb")
-    command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(default_gguf_path()),
-        "--chat_format", "gemma", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
-    ]  # fmt: skip
-    # Unbuffered: the tests read the server's own log lines about disconnected clients.
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_until_ready(process, url)
-        yield Server(url, path)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def server_url(llama_server: Server) -> str:
-    return llama_server.url
 
 
 def spec(url: str, protocol: str, style: str) -> dict:
@@ -184,7 +107,7 @@ def test_four_concurrent_calls_on_the_one_request_server_waste_nothing_in_about_
     started = time.monotonic()
     results = adaptive.complete(questions("adaptive", 4), max_tokens=12)
     adaptive_s = time.monotonic() - started
-    log = llama_server.log_since_mark()
+    log = llama_server.log_since_mark(until=lambda text: len(GENERATION_END.findall(text)) >= 4)
     assert all(isinstance(r, Completion) for r in results), results
     # The server declares one request at a time (llama-cpp-python): one in flight, none cut or redone.
     assert adaptive.endpoint_limit().limit == 1 and adaptive.endpoint_limit().ceiling == 1
@@ -203,7 +126,8 @@ def test_an_abandoned_stream_stops_the_server_s_generation(llama_server):
     quick = OpenAIBackend(model="m", params={"base_url": llama_server.url, "concurrency": 1})
     (answer,) = quick.complete(questions("after", 1), max_tokens=4)
     assert isinstance(answer, Completion)
-    log = llama_server.log_since_mark()
+    log = llama_server.log_since_mark(until=lambda text: "Disconnected from client" in text
+                                      and GENERATION_END.search(text) is not None)
     assert "Disconnected from client" in log
     # The 400-token generation never ran to its end, and the next request did not wait for it.
     assert all(int(runs) < 100 for runs in GENERATION_END.findall(log)), GENERATION_END.findall(log)
