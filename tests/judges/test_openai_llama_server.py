@@ -6,15 +6,10 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import math
-import os
-import re
-import socket
-import subprocess
-import sys
+import multiprocessing
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from concurrent.futures import ProcessPoolExecutor
 
 import httpx
 import pytest
@@ -22,6 +17,7 @@ import pytest
 from judges.backends.openai import OpenAIBackend
 from judges.base import Completion, JudgeError, LabelScores, Prompt, Verdict
 from judges.both_orders import judge_both_orders
+from judges.llama_server import GENERATION_END, LlamaServer
 from judges.parsing import GRADED_LABELS
 from judges.registry import build_judge
 from tests.judges.helpers import make_task
@@ -34,78 +30,21 @@ pytestmark = [
     ),
 ]
 
-STARTUP_DEADLINE_S = 120
 PAIR = make_task(
     "Paris is the capital of France.", "The capital of France is Berlin.", prompt="What is the capital of France?"
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory) -> Iterator[LlamaServer]:
+    from judges.llama_server import llama_server
 
-
-def wait_until_ready(process: subprocess.Popen, url: str) -> None:
-    deadline = time.monotonic() + STARTUP_DEADLINE_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"llama.cpp server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/models", timeout=2).is_success:
-                return
-        except httpx.TransportError:
-            pass  # not listening yet
-        time.sleep(0.5)
-    raise RuntimeError(f"llama.cpp server not ready after {STARTUP_DEADLINE_S} s")
-
-
-@dataclass
-class Server:
-    url: str
-    log: Path
-    offset: int = 0
-
-    def mark(self) -> None:
-        self.offset = self.log.stat().st_size
-
-    def log_since_mark(self) -> str:
-        time.sleep(1.0)  # the server logs a generation's end after its last byte went out
-        with self.log.open("rb") as f:
-            f.seek(self.offset)
-            return f.read().decode("utf-8", "replace")
+    with llama_server(tmp_path_factory.mktemp("llama") / "server.log", chat_format="gemma") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
-def llama_server(tmp_path_factory) -> Iterator[Server]:
-    from judges.weights import default_gguf_path
-
-    port = free_port()
-    path = tmp_path_factory.mktemp("llama") / "server.log"
-    log = path.open("wb")
-    command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(default_gguf_path()),
-        "--chat_format", "gemma", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
-    ]  # fmt: skip
-    # Unbuffered: the tests read the server's own log lines about disconnected clients.
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_until_ready(process, url)
-        yield Server(url, path)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def server_url(llama_server: Server) -> str:
+def server_url(llama_server: LlamaServer) -> str:
     return llama_server.url
 
 
@@ -166,9 +105,6 @@ def test_the_generate_protocol_on_chat_gives_a_verdict_or_a_retryable_error_neve
 
 # --- speed: concurrency, waste, abandonment ----------------------------------------------------------
 
-GENERATION_END = re.compile(r"\beval time =\s+[\d.]+ ms /\s+(\d+) runs")
-
-
 def questions(tag: str, n: int) -> list[Prompt]:
     return [Prompt(text=f"{tag} question {i}: what is {i} plus {i}?\nAnswer:") for i in range(n)]
 
@@ -208,3 +144,21 @@ def test_an_abandoned_stream_stops_the_server_s_generation(llama_server):
     # The 400-token generation never ran to its end, and the next request did not wait for it.
     assert all(int(runs) < 100 for runs in GENERATION_END.findall(log)), GENERATION_END.findall(log)
     assert time.monotonic() - started < 60
+
+
+def complete_in_its_own_process(url: str, tag: str) -> bool:
+    # What one pool process of a Celery worker does: its own backend, its own adaptive limit.
+    backend = OpenAIBackend(model="worker", params={"base_url": url})
+    (result,) = backend.complete(questions(tag, 1), max_tokens=12)
+    return isinstance(result, Completion)
+
+
+def test_four_worker_processes_on_the_one_request_server_cut_no_generation_short(llama_server):
+    # llama-cpp-python cuts a running stream as soon as another request waits: four processes, each
+    # allowed one request by its own limit, would throw most generations away.
+    llama_server.mark()
+    with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
+        answered = list(pool.map(complete_in_its_own_process, [llama_server.url] * 4, ["p0", "p1", "p2", "p3"]))
+    log = llama_server.log_since_mark()
+    assert all(answered)
+    assert len(GENERATION_END.findall(log)) == 4 and "Disconnected from client" not in log
