@@ -12,7 +12,11 @@ Redis (flushed; it is the broker and the cache):
    270M GGUF, ``--n_ctx 4096``, one request at a time), started by ``judges.llama_server``.
 2. The demo data (MT-bench's writing prompts and their two-turn answers) through the upload path.
 3. ``create_judge local --backend openai --model gemma-3-270m --param base_url=... --protocol
-   generate`` (the command itself, through ``call_command``: chat prompts, both orders).
+   generate --prompt-style completion`` (the command itself, through ``call_command``; both orders).
+   The few-shot completion prompt, since the shipped model is a base model: on chat prompts it
+   echoes the conversation instead of a verdict, every call is unparsable, and the task queue sends
+   the same temperature-0 request again five times before the match fails (``--prompt-style chat``
+   shows it), which measures the parser, not the endpoint.
 4. The server's capacity, the baseline in the same run: ``--baseline-matches`` of the same matches
    judged by this process one request at a time (``concurrency=1``, no streaming, no cache).
 5. ``arena.lifecycle.create_tournament``: an anchor tournament, ``gpt-3.5-turbo`` the anchor,
@@ -75,6 +79,8 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=10, help="the first N of the 10 writing prompts")
     parser.add_argument("--batch", type=int, help="matches per task (ARENA_JUDGE_BATCH; default the setting's 8)")
     parser.add_argument("--baseline-matches", type=int, default=6)
+    parser.add_argument("--prompt-style", default="completion", choices=["completion", "chat"],
+                        help="the judge's (create_judge --prompt-style); see the docstring")
     parser.add_argument("--deadline-s", type=int, default=3600)
     parser.add_argument("--log-dir", type=Path, default=Path("/tmp/endpoint_tournament"))
     args = parser.parse_args()
@@ -109,7 +115,7 @@ def run(server: LlamaServer, args: argparse.Namespace) -> dict:
     redis.Redis.from_url(args.redis).flushdb()
     load_demo_data()
     call_command("create_judge", "local", backend="openai", model="gemma-3-270m", protocol="generate",
-                 param=[f"base_url={server.url}"], stdout=open(os.devnull, "w"))  # noqa: SIM115
+                 prompt_style=args.prompt_style, param=[f"base_url={server.url}"], stdout=open(os.devnull, "w"))  # noqa: SIM115
     config = JudgeConfig.objects.get(name="local")
     tournament = new_tournament(config, args.models, args.prompts)
     matches = list(tournament.matches.select_related("prompt", "output_a", "output_b", "competitor_a",
@@ -221,8 +227,19 @@ def tournament_run(server: LlamaServer, tournament, args: argparse.Namespace) ->
             "page_calls_per_s": sum(r["calls_per_s"] for r in rows), **work,
         }
     finally:
-        worker.terminate()
-        worker.wait(timeout=60)
+        stop(worker)
+
+
+def stop(worker: subprocess.Popen) -> None:
+    """Warm shutdown (the tasks are done when the run ends well), else cold: an aborted run's tasks
+    wait on generations for minutes, and their connections would keep the test database open."""
+    for sig in (signal.SIGTERM, signal.SIGQUIT, signal.SIGKILL):
+        worker.send_signal(sig)
+        try:
+            worker.wait(timeout=20)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def report(rows: dict, args: argparse.Namespace) -> None:
@@ -234,7 +251,8 @@ def report(rows: dict, args: argparse.Namespace) -> None:
     useful = busy * run["delivered"] / max(1, ran)
     ratio = calls_per_s / base["calls_per_s"]
     print()
-    print(f"{rows['matches']} matches, anchor {ANCHOR}, MT-bench writing, generate protocol on chat, both orders; "
+    print(f"{rows['matches']} matches, anchor {ANCHOR}, MT-bench writing, generate protocol, {args.prompt_style} "
+          "prompts, both orders; "
           f"worker -c {args.concurrency} --pool {args.pool}, {os.environ.get('ARENA_JUDGE_BATCH', 8)} matches a task; "
           "one-slot llama-cpp-python server, n_ctx 4096")
     print(f"{'run':<22}{'wall s':>8}{'calls':>7}{'calls/s':>9}{'x cap':>7}{'busy':>6}{'useful':>7}"
