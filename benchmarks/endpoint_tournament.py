@@ -262,7 +262,8 @@ def report(rows: dict, args: argparse.Namespace) -> None:
           f"{base['cut']:>5}{base['dropped']:>8}{max(0, base['finished'] + base['cut'] - base['calls']):>7}")
     print(f"{'tournament (worker)':<22}{run['seconds']:>8.0f}{run['delivered']:>7}{calls_per_s:>9.3f}{ratio:>7.2f}"
           f"{busy:>6.2f}{useful:>7.2f}{ran:>5}{run['cut']:>5}{run['dropped']:>8}{wasted:>7}")
-    print(f"tournament: {run['judged']} judged, {run['failed']} failed, {run['attempts']} match attempts; worker "
+    print(f"tournament: {run['judged']} judged ({2 * run['judged']} verdicts), {run['failed']} failed, "
+          f"{run['attempts']} match attempts; worker "
           f"saw {run['interrupted']} interrupted, {run['overload']} overloaded ({run['timeouts']} timeouts), "
           f"{run['errors']} other errors; {run['worker_processes']} worker process(es) on the judges page, "
           f"{run['page_calls_per_s']:.3f} calls/s there")
