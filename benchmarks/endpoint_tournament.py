@@ -28,7 +28,8 @@ What is counted, and where:
 - the server's generations, from its own log (``judges.llama_server``): run to their end, cut short
   ("Disconnected from client" after the model started), dropped before the model;
 - answers delivered to the worker: the worker processes' own endpoint counters (``ok``), published to
-  the cache for the judges page (``arena.judge_endpoints``) and read back from there;
+  the cache for the judges page (``arena.judge_endpoints``) and read back from there while the run
+  goes (a process idle for five minutes drops off the page);
 - wasted generations = generations the server ran (to the end or cut) - answers delivered;
 - capacity: the baseline's calls/s, and the server's busy time (its ``total time`` lines) per call.
   The tournament's ratio to capacity is given two ways: calls/s over the baseline's calls/s (sensitive
@@ -204,7 +205,11 @@ def tournament_run(server: LlamaServer, tournament, args: argparse.Namespace) ->
         finished = (Match.Status.DONE, Match.Status.FAILED)
         deadline = started + args.deadline_s
         last = -1
+        # Each worker process's latest counters: a process idle for five minutes drops off the page,
+        # so they are read while the run goes, not only at its end.
+        seen: dict[str, dict] = {}
         while matches.exclude(status__in=finished).exists():
+            seen.update({row["worker"]: row for row in endpoint_rows(private=True)})
             if time.monotonic() > deadline or worker.poll() is not None:
                 raise SystemExit(f"the tournament did not finish: see {args.log_dir}/worker.log")
             done = matches.filter(status=Match.Status.DONE).count()
@@ -215,7 +220,8 @@ def tournament_run(server: LlamaServer, tournament, args: argparse.Namespace) ->
         seconds = time.monotonic() - started
         time.sleep(6)  # the workers' last endpoint publication (at most every 5 s)
         work = server.work_since_mark()
-        rows = endpoint_rows(private=True)
+        seen.update({row["worker"]: row for row in endpoint_rows(private=True)})
+        rows = list(seen.values())
         return {
             "seconds": seconds, "load_before": load_before, "load_after": load(),
             "judged": Judgment.objects.filter(match__tournament=tournament).count(),
