@@ -5,8 +5,8 @@ Each worker process keeps one concurrency controller per judge endpoint
 them into the shared cache (Redis in production, the database cache otherwise) under a key of its
 own that expires after ``STALE_AFTER_S``, and adds that key to a small index; the judges page reads
 the index and every snapshot still there. A worker that stops publishing drops off the page by
-itself. Losing an index entry to a race between two workers only hides one worker until its next
-publication, so no lock is taken.
+itself. The index is changed under a short lock taken with ``cache.add`` (atomic in Redis and in
+the database cache), since worker processes that finish their tasks together publish together.
 """
 
 from __future__ import annotations
@@ -23,6 +23,10 @@ from judges.backends.concurrency import endpoint_snapshots
 from .cache_guard import guarded
 
 INDEX_KEY = "judge-endpoints:index"
+INDEX_LOCK_KEY = "judge-endpoints:index-lock"
+# Held for two cache calls; expires by itself if its holder died in between.
+LOCK_TIMEOUT_S = 5
+LOCK_TRIES, LOCK_WAIT_S = 20, 0.05
 STALE_AFTER_S = 300
 MIN_INTERVAL_S = 5.0
 
@@ -46,9 +50,25 @@ def publish(*, force: bool = False) -> None:
     endpoints = [{**snap, "base_url": shown_url(snap["base_url"])} for snap in snapshots]
     entry = {"worker": key.split(":", 1)[1], "published_at": time.time(), "endpoints": endpoints}
     guarded(cache.set, key, entry, timeout=STALE_AFTER_S)
-    index = guarded(cache.get, INDEX_KEY) or []
-    if key not in index:
-        guarded(cache.set, INDEX_KEY, [*index, key][-200:], timeout=None)
+    if key not in (guarded(cache.get, INDEX_KEY) or []):
+        add_to_index(key)
+
+
+def add_to_index(key: str) -> None:
+    """Add ``key`` to the index under a short lock (``cache.add`` succeeds for one caller only):
+    without it, the four pool processes of one worker, which publish together when their tasks end,
+    each wrote back the index they had read, and all but the last were off the page for good once
+    they went idle. A lock not taken within a second is left: the next publication tries again."""
+    for _ in range(LOCK_TRIES):
+        if guarded(cache.add, INDEX_LOCK_KEY, key, timeout=LOCK_TIMEOUT_S):
+            try:
+                index = guarded(cache.get, INDEX_KEY) or []
+                if key not in index:
+                    guarded(cache.set, INDEX_KEY, [*index, key][-200:], timeout=None)
+            finally:
+                guarded(cache.delete, INDEX_LOCK_KEY)
+            return
+        time.sleep(LOCK_WAIT_S)
 
 
 def shown_url(url: str) -> str:

@@ -16,11 +16,11 @@ each with its own controller:
 (c) ``adaptive``: the new defaults: streamed, silence timeouts, the adaptive limit (the server
     declares no slots, so it starts at one), all calls offered at once.
 
-Wasted generations are counted from the server's side, in its log: every generation decoded to
-its end prints llama.cpp's ``eval time = ... / N runs`` line, and every stream cut short prints
-"Disconnected from client"; a queued request whose client left before it reached the model prints
-"before llm invoked" and costs nothing. Wasted = generations the server ran (the first two) minus
-answers the client received; wasted tokens = tokens decoded minus tokens received.
+Wasted generations are counted from the server's side, in its log (``judges.llama_server``):
+every generation decoded to its end prints llama.cpp's ``eval time = ... / N runs`` line, and every
+stream cut short prints "Disconnected from client"; a queued request whose client left before it
+reached the model prints "before llm invoked" and costs nothing. Wasted = generations the server
+ran (the first two) minus answers the client received; wasted tokens = tokens decoded minus tokens received.
 
 Several parallel slots: llama-cpp-python's server runs one request at a time (a global lock; no
 ``n_parallel`` setting), so that target is measured on the simulated server in
@@ -34,16 +34,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-
-import httpx
 
 # Run as a script, this file's folder comes first on sys.path, and benchmarks/judges.py would shadow
 # the judges package.
@@ -52,53 +45,12 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 
 from judges.backends.openai import OpenAIBackend
 from judges.base import Completion, JudgeError, Prompt
-from judges.weights import default_gguf_path
+from judges.llama_server import llama_server
 
-STARTUP_DEADLINE_S = 180
 # The issue's server: ~35 s per generation against the 60 s timeout of the old defaults.
 TODAY_TIMEOUT_RATIO = 60 / 35
 TASK_QUEUE_ROUNDS = 5  # how often the task queue would send a failed call again (Celery max_retries)
 TARGET_OF_CAPACITY = 0.9
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def llama_server(log_path: Path) -> Iterator[str]:
-    port = free_port()
-    command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(default_gguf_path()),
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024",
-    ]  # fmt: skip
-    with log_path.open("wb") as log:
-        # Unbuffered, so the server's own "Disconnected" lines are in the log when we count them.
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-        url = f"http://127.0.0.1:{port}/v1"
-        try:
-            wait_until_ready(process, url)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-
-
-def wait_until_ready(process: subprocess.Popen, url: str) -> None:
-    deadline = time.monotonic() + STARTUP_DEADLINE_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"llama.cpp server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/models", timeout=2).is_success:
-                return
-        except httpx.TransportError:
-            pass  # not listening yet
-        time.sleep(0.5)
-    raise RuntimeError(f"llama.cpp server not ready after {STARTUP_DEADLINE_S} s")
 
 
 def prompts(n: int) -> list[Prompt]:
@@ -111,31 +63,6 @@ def prompts(n: int) -> list[Prompt]:
         ))
         for i in range(n)
     ]
-
-
-class ServerLog:
-    """What the server did between two marks, read from its log."""
-
-    EVAL = re.compile(r"\beval time =\s+[\d.]+ ms /\s+(\d+) runs")
-    TOTAL = re.compile(r"total time =\s+([\d.]+) ms")
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.offset = 0
-
-    def mark(self) -> None:
-        self.offset = self.path.stat().st_size
-
-    def since_mark(self) -> dict:
-        with self.path.open("rb") as f:
-            f.seek(self.offset)
-            text = f.read().decode("utf-8", "replace")
-        runs = [int(n) for n in self.EVAL.findall(text)]
-        lines = text.splitlines()
-        dropped = sum("before llm invoked" in line for line in lines)
-        cut = sum("Disconnected from client" in line for line in lines) - dropped
-        busy = sum(float(ms) for ms in self.TOTAL.findall(text)) / 1000
-        return {"finished": len(runs), "decoded": sum(runs), "cut": cut, "dropped": dropped, "busy_s": busy}
 
 
 def run_mode(backend: OpenAIBackend, work: list[Prompt], max_tokens: int, *, one_at_a_time: bool) -> dict:
@@ -174,8 +101,8 @@ def main() -> None:
     args = parser.parse_args()
     work = prompts(args.calls)
     print(f"load average before: {os.getloadavg()}  cpus: {os.cpu_count()}")
-    with llama_server(args.log) as url:
-        log = ServerLog(args.log)
+    with llama_server(args.log, n_ctx=1024) as server:
+        url = server.url
         # Warm the model (first-call costs) outside the timed runs.
         OpenAIBackend("warmup", {"base_url": url, "stream": False, "concurrency": 1}).complete(work[:1], max_tokens=4)
         rows = []
@@ -189,13 +116,12 @@ def main() -> None:
                 timeout = TODAY_TIMEOUT_RATIO * rows[0]["mean_latency_s"]
                 params = {"stream": False, "concurrency": 4, "first_token_timeout": timeout, "timeout": timeout}
             backend = OpenAIBackend(f"bench-{name}", {"base_url": url, **params})
-            log.mark()
+            server.mark()
             result = run_mode(backend, work, args.max_tokens, one_at_a_time=one)
-            time.sleep(1.0)  # let the server finish the log lines of abandoned work
-            server = log.since_mark()
-            ran = server["finished"] + server["cut"]
-            busy = server["busy_s"] / result["seconds"]
-            rows.append({"mode": name, **result, **server, "wasted": max(0, ran - result["answered"]), "busy": busy,
+            work_done = server.work_since_mark()  # waits for the log lines of abandoned work
+            ran = work_done["finished"] + work_done["cut"]
+            busy = work_done["busy_s"] / result["seconds"]
+            rows.append({"mode": name, **result, **work_done, "wasted": max(0, ran - result["answered"]), "busy": busy,
                          "useful": busy * result["answered"] / max(1, ran),
                          "wasted_tokens": max(0, server["decoded"] - result["received_tokens"]),
                          "limit": backend.endpoint_limit().snapshot()["concurrency"], "params": params})

@@ -17,9 +17,11 @@ A level that failed is not tried again for a while (``hold`` rounds, doubling ea
 again), so a one-slot server sees a rare probe instead of a sawtooth. A server that cut a stream
 short never gets more than the level below that again: it does not queue, it interrupts.
 
-Across processes nothing is shared: every worker process has its own controller per endpoint, so
-with N processes on one endpoint the server sees up to N times the limit. For a one-slot server
-run one judge process per endpoint (the default docker-compose judge worker runs ``-c 1``).
+Across processes the limit is not shared: every worker process has its own controller per
+endpoint, so with N processes on one endpoint a server that declares nothing sees up to N times the
+limit. A server that declares its slots (llama.cpp's servers) has them shared by every process of
+the host (``judges.backends.host_slots``), so a Celery worker's pool processes together never
+exceed them; workers on other hosts still add their own.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ decoding step per verdict, where ``generate`` decodes a verdict line and perhaps
 Generations are streamed and timed out on silence, not on total time (``judges.backends.streaming``),
 and every request goes through the endpoint's adaptive concurrency limit
 (``judges.backends.concurrency``), shared by all threads and judges of the process that talk to the
-same ``base_url`` and model.
+same ``base_url`` and model. A server that declares its slots has them shared by every process of
+the host too (``judges.backends.host_slots``): a Celery worker's pool processes together never send
+it more requests than it runs at once.
 
 Params (all optional)::
 
@@ -51,12 +53,14 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
 
+from judges.backends import host_slots
 from judges.backends.concurrency import AdaptiveLimit, Sample, limit_for
 from judges.backends.streaming import Streamed, StreamFailure, read_stream
 from judges.base import Completion, ConfigurationError, JudgeError, LabelScores, Prompt, SequenceScores
@@ -249,7 +253,8 @@ class OpenAIBackend:
             limit.acquire()
             sample, timed_out = Sample("error"), False
             try:
-                answer = self._post_once(path, body, estimated_prompt_tokens)
+                with self._host_slot():
+                    answer = self._post_once(path, body, estimated_prompt_tokens)
                 sample = Sample("ok", answer.first_token_s, answer.total_s, answer.prompt_tokens,
                                 answer.completion_tokens)
                 return answer
@@ -307,6 +312,12 @@ class OpenAIBackend:
             self._limit = limit_for(self.settings.base_url, self.model, self._make_limit)
         return self._limit
 
+    def _host_slot(self) -> AbstractContextManager:
+        """One of the slots the server declared, shared with the other processes of this host (the
+        other pool processes of a Celery worker), so that together they never send it more."""
+        slots = host_slots.slots_for(self.settings.base_url)
+        return slots.hold() if slots else nullcontext()
+
     def _make_limit(self) -> AdaptiveLimit:
         settings = self.settings
         if settings.concurrency != "adaptive":
@@ -315,6 +326,8 @@ class OpenAIBackend:
         if settings.initial_concurrency:
             return AdaptiveLimit(start=settings.initial_concurrency, ceiling=settings.max_concurrency)
         slots = declared_slots(self._client, settings.base_url)
+        if slots:
+            host_slots.declare(settings.base_url, slots)
         # Requests beyond a server's declared slots only queue there: its slots are the ceiling too.
         ceiling = min(settings.max_concurrency, slots) if slots else settings.max_concurrency
         return AdaptiveLimit(start=slots or 1, ceiling=ceiling)

@@ -1,10 +1,14 @@
 """Judge endpoint speed goes from the worker's controllers through the cache to the judges page."""
 
+import multiprocessing
+
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 
 from arena import judge_endpoints
 from judges.backends.concurrency import AdaptiveLimit, Sample, limit_for
+from tests.domain.endpoint_publisher import publish_as_a_worker_process
 
 pytestmark = pytest.mark.django_db
 
@@ -55,3 +59,18 @@ def test_a_cache_outage_never_breaks_publishing_or_the_page(client, settings):
                                    "LOCATION": "redis://127.0.0.1:1/0"}}
     judge_endpoints.publish(force=True)
     assert judge_endpoints.endpoint_rows(private=True) == []
+
+
+@pytest.mark.skipif(not django_settings.REDIS_URL, reason="processes share the cache only through Redis here")
+def test_worker_processes_that_publish_at_once_all_show_on_the_judges_page():
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(6)
+    processes = [context.Process(target=publish_as_a_worker_process, args=(barrier, "http://judge-c.invalid/v1"))
+                 for _ in range(6)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+        assert process.exitcode == 0
+    rows = [r for r in judge_endpoints.endpoint_rows(private=True) if "judge-c.invalid" in r["base_url"]]
+    assert len(rows) == 6

@@ -6,8 +6,9 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import math
-import re
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from judges.backends.openai import OpenAIBackend
 from judges.base import Completion, JudgeError, LabelScores, Prompt, Verdict
 from judges.both_orders import judge_both_orders
+from judges.llama_server import GENERATION_END
 from judges.parsing import GRADED_LABELS
 from judges.registry import build_judge
 from tests.judges.helpers import make_task
@@ -89,9 +91,6 @@ def test_the_generate_protocol_on_chat_gives_a_verdict_or_a_retryable_error_neve
 
 # --- speed: concurrency, waste, abandonment ----------------------------------------------------------
 
-GENERATION_END = re.compile(r"\beval time =\s+[\d.]+ ms /\s+(\d+) runs")
-
-
 def questions(tag: str, n: int) -> list[Prompt]:
     return [Prompt(text=f"{tag} question {i}: what is {i} plus {i}?\nAnswer:") for i in range(n)]
 
@@ -148,3 +147,22 @@ def test_the_pair_criteria_protocol_stores_criteria_and_their_verdicts_or_fails_
     assert all(row["kind"] in ("fatal", "core", "important", "highlight") for row in details["criteria"])
     assert result.forward.extra["scores_computed"] == 1 + 2 * len(details["criteria"])
     assert result.backward.extra["scores_computed"] == 0 and result.consistent
+
+
+def complete_in_its_own_process(url: str, tag: str) -> bool:
+    # What one pool process of a Celery worker does: its own backend, its own adaptive limit.
+    backend = OpenAIBackend(model="worker", params={"base_url": url})
+    (result,) = backend.complete(questions(tag, 1), max_tokens=12)
+    return isinstance(result, Completion)
+
+
+def test_four_worker_processes_on_the_one_request_server_cut_no_generation_short(llama_server):
+    # llama-cpp-python cuts a running stream as soon as another request waits: four processes, each
+    # allowed one request by its own limit, would throw most generations away.
+    llama_server.mark()
+    with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
+        answered = list(pool.map(complete_in_its_own_process, [llama_server.url] * 4, ["p0", "p1", "p2", "p3"]))
+    log = llama_server.log_since_mark(until=lambda text: len(GENERATION_END.findall(text)) >= 4
+                                      or "Disconnected from client" in text)
+    assert all(answered)
+    assert len(GENERATION_END.findall(log)) == 4 and "Disconnected from client" not in log
