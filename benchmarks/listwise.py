@@ -118,13 +118,19 @@ def score(name: str, judged: dict, labels: dict, calls: float, seconds: float) -
     return {"name": name, **result, "calls_per_prompt": calls, "seconds_per_prompt": seconds, "probs": judged}
 
 
+def pair_tasks(question_ids, questions, answers) -> tuple[list[tuple], list[PairTask]]:
+    """Every (question, pair) with human votes, as keys and as pairwise tasks."""
+    keys, tasks = [], []
+    for q in question_ids:
+        for a, b in pairs_of(q):
+            keys.append((q, a, b))
+            tasks.append(PairTask((questions[q],), (answers[q][a],), (answers[q][b],), DEFAULT_RUBRIC))
+    return keys, tasks
+
+
 def pairwise(judge):
     def judge_fn(question_ids, questions, answers):
-        keys, tasks = [], []
-        for q in question_ids:
-            for a, b in pairs_of(q):
-                keys.append((q, a, b))
-                tasks.append(PairTask((questions[q],), (answers[q][a],), (answers[q][b],), DEFAULT_RUBRIC))
+        keys, tasks = pair_tasks(question_ids, questions, answers)
         results = judge_both_orders(judge, tasks)
         probs = {k: r.combined.prob_a for k, r in zip(keys, results, strict=True) if r.combined is not None}
         return probs, 2 * len(tasks)
@@ -133,11 +139,7 @@ def pairwise(judge):
 
 def pointwise(judge):
     def judge_fn(question_ids, questions, answers):
-        keys, tasks = [], []
-        for q in question_ids:
-            for a, b in pairs_of(q):
-                keys.append((q, a, b))
-                tasks.append(PairTask((questions[q],), (answers[q][a],), (answers[q][b],), DEFAULT_RUBRIC))
+        keys, tasks = pair_tasks(question_ids, questions, answers)
         before = len(judge.score_cache)
         verdicts = judge.judge_many(tasks)
         probs = {k: v.prob_a for k, v in zip(keys, verdicts, strict=True) if not isinstance(v, Exception)}
