@@ -19,24 +19,26 @@ cut to 400 tokens, 2 CPU threads):
   template, listwise reads the pair (k=2) or the whole group (k=5) under another template and label
   set, so their position and template errors are at least partly different.
 
-Measured (issue 15) with ``--prompts 5 --seed 1 --skip "listwise k=5, 5 perm." pointwise``: questions
-[9, 16, 18, 33, 73], 50 (question, pair) items with human votes, CPU, 2 threads, on a 2-core machine
-shared with four other jobs (load average 7.7 at the start, 6.0-9.9 during, 7.8 at the end: the seconds
-are inflated and noisy, the calls are exact)::
+Measured (issue 15) on an otherwise idle 2-core machine (load average 0.3-2.2), 10 questions
+[9, 16, 18, 27, 33, 49, 58, 61, 64, 73] (``--prompts 10 --seed 1``), 100 (question, pair) items with human
+votes, CPU, in two runs: ``--skip "listwise k=5, 5 perm." pointwise``, then the two left out (their
+"vs base" is against the first of them, so it is recomputed here against pairwise)::
 
-    method                                                 items  agree no ties  kappa calls/q     s/q vs base
-    pairwise logprob (both orders)                            50  0.500   0.556  0.082    20.0   261.2    1.00
-    listwise k=5, 2 perm.                                     50  0.240   0.267 -0.341     2.0    49.3    0.19
-    listwise k=2, 2 perm.                                     50  0.520   0.578  0.114    20.0   236.3    0.90
-    panel mean(pairwise logprob, listwise k=2, 2 perm.)       50  0.540   0.600  0.146    40.0   497.6    1.90
-    panel mean(pairwise logprob, listwise k=5, 2 perm.)       50  0.220   0.244 -0.383    22.0   310.5    1.19
+    method                                                 items  agree no ties  kappa calls/q     s/q vs pairwise
+    pairwise logprob (both orders)                           100  0.470   0.528  0.053    20.0    21.7    1.00
+    listwise k=2, 2 perm.                                    100  0.460   0.517  0.011    20.0    22.5    1.04
+    listwise k=5, 2 perm.                                    100  0.260   0.292 -0.275     2.0    11.2    0.52
+    listwise k=5, 5 perm.                                    100  0.390   0.438 -0.113     5.0    31.3    1.44
+    pointwise logprob                                        100  0.440   0.494 -0.022     5.0     4.8    0.22
+    panel mean(pairwise logprob, listwise k=2, 2 perm.)      100  0.450   0.506  0.005    40.0    44.2    2.04
+    panel mean(pairwise logprob, listwise k=5, 2 perm.)      100  0.260   0.292 -0.275    22.0    32.8    1.51
 
-The members name the same winner on 25 of 50 pairs (pairwise and listwise k=2) and 24 of 50 (pairwise
-and k=5). At 50 items a standard error is about 0.07: pairwise, listwise k=2 and their panel are all
-near chance and not told apart. Listwise k=5 costs a tenth of the calls and a fifth of the time, but
-on this 270M base model it agrees with people *less* than chance (kappa -0.34), and a mean panel with
-it inherits that: one call over five long answers is beyond this model. A real judge model is needed
-before these numbers say anything about the method.
+The members name the same winner on 52 of 100 pairs (pairwise and listwise k=2) and 51 of 100 (pairwise
+and k=5). At 100 items a standard error is about 0.05: pairwise, listwise k=2, pointwise and the k=2
+panel are all near chance on this 270M base model and not told apart. Listwise k=5 with 2 permutations
+agrees with people *less* than chance; with all 5 cyclic shifts it moves most of the way back (kappa
+-0.28 -> -0.11), so two of five shifts leave much of the model's position bias in place. A real judge
+model is needed before these numbers say anything about the methods themselves.
 
 ``--skip`` leaves methods out by name prefix (e.g. ``--skip pointwise "listwise k=5, 5 perm."``) to
 fit a busy machine; the load average is printed at the start, after each method and at the end.
